@@ -1,0 +1,92 @@
+//! Request errors of the Engine.IO server, answered as the reference server answers them.
+
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+
+/// Why an Engine.IO HTTP request was refused. The codes and messages are Node engine.io's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("Transport unknown")]
+    UnknownTransport,
+    #[error("Session ID unknown")]
+    UnknownSid,
+    #[error("Bad handshake method")]
+    BadHandshakeMethod,
+    #[error("Bad request")]
+    BadRequest,
+    #[error("Unsupported protocol version")]
+    UnsupportedProtocolVersion,
+    /// A polling body over `max_payload`; the session is closed.
+    #[error("Payload too large")]
+    PayloadTooLarge,
+}
+
+impl EngineError {
+    /// The `code` of the JSON error body.
+    pub fn code(self) -> u8 {
+        match self {
+            EngineError::UnknownTransport => 0,
+            EngineError::UnknownSid => 1,
+            EngineError::BadHandshakeMethod => 2,
+            EngineError::BadRequest | EngineError::PayloadTooLarge => 3,
+            EngineError::UnsupportedProtocolVersion => 5,
+        }
+    }
+}
+
+impl ResponseError for EngineError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            EngineError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).json(serde_json::json!({
+            "code": self.code(),
+            "message": self.to_string(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn error_bodies_are_the_reference_servers() {
+        let cases = [
+            (
+                EngineError::UnknownTransport,
+                r#"{"code":0,"message":"Transport unknown"}"#,
+            ),
+            (
+                EngineError::UnknownSid,
+                r#"{"code":1,"message":"Session ID unknown"}"#,
+            ),
+            (
+                EngineError::BadHandshakeMethod,
+                r#"{"code":2,"message":"Bad handshake method"}"#,
+            ),
+            (
+                EngineError::BadRequest,
+                r#"{"code":3,"message":"Bad request"}"#,
+            ),
+            (
+                EngineError::UnsupportedProtocolVersion,
+                r#"{"code":5,"message":"Unsupported protocol version"}"#,
+            ),
+        ];
+        for (error, body) in cases {
+            let response = error.error_response();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+            let bytes = response.into_body().try_into_bytes().unwrap();
+            assert_eq!(bytes, body.as_bytes());
+        }
+        assert_eq!(
+            EngineError::PayloadTooLarge.status_code(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! Engine.IO v4: the transport-level protocol under Socket.IO.
+//!
+//! [`packet`] and [`session`] are pure (no I/O, no clock); [`transports`] and the service
+//! are the only parts that touch actix.
+
+pub mod config;
+pub mod error;
+pub mod packet;
+mod service;
+pub mod session;
+mod sid;
+mod socket;
+mod transports;
+
+pub use config::{AllowedOrigins, Cors, EngineConfig, SidCookie};
+pub use error::EngineError;
+pub use packet::{Data, Packet};
+pub use service::{EngineHandler, EngineIo};
+pub use session::{CloseReason, TransportKind};
+pub use sid::generate as generate_id;
+pub use socket::{EngineSocket, RequestInfo};

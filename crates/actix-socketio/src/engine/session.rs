@@ -1,0 +1,705 @@
+//! The Engine.IO session state machine, with no I/O and no clock.
+//!
+//! Every input carries `now`; every output is a packet to send, an event for the
+//! application or a deadline. The transports pump it: they feed what the client sent,
+//! take what is queued for the client and call [`Session::handle_timeout`] at
+//! [`Session::poll_timeout`]. That keeps heartbeat, upgrade and close rules testable
+//! to the millisecond without sockets or sleeps.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::packet::{Data, OpenPacket, Packet};
+
+/// Which transport carries a session, or is being probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Polling,
+    WebSocket,
+}
+
+impl TransportKind {
+    /// The name used in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Polling => "polling",
+            TransportKind::WebSocket => "websocket",
+        }
+    }
+
+    pub fn from_query(name: &str) -> Option<Self> {
+        match name {
+            "polling" => Some(TransportKind::Polling),
+            "websocket" => Some(TransportKind::WebSocket),
+            _ => None,
+        }
+    }
+}
+
+/// Why a session ended; the names are the reasons Node's engine.io reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client sent a close packet or closed its transport.
+    TransportClose,
+    /// The client broke the protocol (bad packet, overlapping polls, oversize payload,
+    /// aborted long-poll).
+    TransportError,
+    /// No pong within `ping_timeout` of a ping.
+    PingTimeout,
+    /// The server closed the session.
+    ForcedClose,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ForcedClose => "forced close",
+        }
+    }
+}
+
+/// What the session tells the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Message(Data),
+    Closed(CloseReason),
+}
+
+/// The timing and size limits a session enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    pub upgrade_timeout: Duration,
+    pub max_payload: u64,
+}
+
+/// A request the session refuses; the transport answers it with an HTTP error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// A long-poll GET while another is pending: the session is closed.
+    #[error("overlapping long-poll requests")]
+    PollOverlap,
+    /// The request's transport is not the session's (after an upgrade, or a probe while
+    /// another upgrade runs).
+    #[error("transport mismatch")]
+    TransportMismatch,
+    /// The session has ended.
+    #[error("session closed")]
+    Closed,
+}
+
+/// The client broke the protocol; the session is closed with `TransportError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unexpected {packet} packet over {transport}")]
+pub struct UnexpectedPacket {
+    pub packet: &'static str,
+    pub transport: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Heartbeat {
+    /// The next ping is due then.
+    PingAt(Instant),
+    /// A ping was queued; the session dies if no pong arrives by then.
+    PongBy(Instant),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// The server asked to close: the queued packets and a final close packet are still
+    /// to be delivered, until the deadline.
+    Closing(Instant),
+    Closed,
+}
+
+/// Which flags the I/O layer should act on after an input.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Wakeups {
+    /// Something new is ready for the client (the outbox, or a pending poll's answer).
+    pub transmit: bool,
+    /// `poll_timeout` may have moved earlier, or the session closed.
+    pub timer: bool,
+}
+
+/// One Engine.IO session.
+#[derive(Debug)]
+pub struct Session {
+    /// The transport the session's packets go over.
+    transport: TransportKind,
+    /// A WebSocket probe in progress, with its deadline.
+    upgrade: Option<Instant>,
+    heartbeat: Heartbeat,
+    state: State,
+    /// Packets for the client, in order, for the current transport.
+    outbox: VecDeque<Packet>,
+    /// Events for the application, in order.
+    events: VecDeque<Event>,
+    /// A long-poll GET is waiting for packets.
+    poll_pending: bool,
+    /// The one packet a pending GET receives when the session ends (close or noop).
+    poll_final: Option<Packet>,
+    wakeups: Wakeups,
+    limits: Limits,
+}
+
+impl Session {
+    /// Opens a session: the open packet is queued first.
+    pub fn new(sid: String, transport: TransportKind, limits: Limits, now: Instant) -> Session {
+        let upgrades = match transport {
+            TransportKind::Polling => vec![TransportKind::WebSocket.as_str()],
+            TransportKind::WebSocket => vec![],
+        };
+        let open = Packet::Open(OpenPacket {
+            sid,
+            upgrades,
+            ping_interval: duration_ms(limits.ping_interval),
+            ping_timeout: duration_ms(limits.ping_timeout),
+            max_payload: limits.max_payload,
+        });
+        Session {
+            transport,
+            upgrade: None,
+            heartbeat: Heartbeat::PingAt(now + limits.ping_interval),
+            state: State::Open,
+            outbox: VecDeque::from([open]),
+            events: VecDeque::new(),
+            poll_pending: false,
+            poll_final: None,
+            wakeups: Wakeups {
+                transmit: true,
+                timer: true,
+            },
+            limits,
+        }
+    }
+
+    pub fn transport(&self) -> TransportKind {
+        self.transport
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    pub fn is_upgrading(&self) -> bool {
+        self.upgrade.is_some()
+    }
+
+    /// Queues a message for the client. Returns false once the session is closing.
+    pub fn send(&mut self, data: Data) -> bool {
+        if self.state != State::Open {
+            return false;
+        }
+        self.push(Packet::Message(data));
+        true
+    }
+
+    /// The server closes the session: what is queued is still delivered, then `1`.
+    pub fn close(&mut self, now: Instant) {
+        if self.state != State::Open {
+            return;
+        }
+        self.push(Packet::Close);
+        // A client that never polls again must not keep the session forever.
+        self.state = State::Closing(now + self.limits.ping_interval + self.limits.ping_timeout);
+        self.wakeups.timer = true;
+    }
+
+    /// A packet from the client, over `via`. `Ok(Some(p))` must be sent back at once on
+    /// the same transport (the probe answer), not through the outbox.
+    pub fn recv(
+        &mut self,
+        packet: Packet,
+        via: TransportKind,
+        now: Instant,
+    ) -> Result<Option<Packet>, UnexpectedPacket> {
+        if self.state == State::Closed {
+            return Ok(None);
+        }
+        let probing = via != self.transport;
+        let unexpected = |packet: &'static str| UnexpectedPacket {
+            packet,
+            transport: via.as_str(),
+        };
+        match packet {
+            Packet::PingProbe if probing && self.upgrade.is_some() => {
+                // Ends a pending long-poll with a noop so the client can pause polling.
+                self.wakeups.transmit = true;
+                Ok(Some(Packet::PongProbe))
+            }
+            Packet::Upgrade if probing && self.upgrade.is_some() => {
+                self.upgrade = None;
+                self.transport = via;
+                if self.poll_pending {
+                    self.poll_final = Some(Packet::Noop);
+                }
+                self.wakeups = Wakeups {
+                    transmit: true,
+                    timer: true,
+                };
+                Ok(None)
+            }
+            _ if probing => {
+                self.fail();
+                Err(unexpected("non-probe"))
+            }
+            Packet::Pong => {
+                if let Heartbeat::PongBy(_) = self.heartbeat {
+                    self.heartbeat = Heartbeat::PingAt(now + self.limits.ping_interval);
+                }
+                Ok(None)
+            }
+            Packet::Message(data) => {
+                if self.state == State::Open {
+                    self.events.push_back(Event::Message(data));
+                }
+                Ok(None)
+            }
+            Packet::Close => {
+                self.finish(CloseReason::TransportClose, Packet::Noop);
+                Ok(None)
+            }
+            Packet::Noop => Ok(None),
+            Packet::Open(_) | Packet::Ping | Packet::PingProbe => {
+                self.fail();
+                Err(unexpected("ping"))
+            }
+            Packet::PongProbe | Packet::Upgrade => {
+                self.fail();
+                Err(unexpected("upgrade"))
+            }
+        }
+    }
+
+    /// The client broke the protocol: the session ends with a transport error.
+    pub fn fail(&mut self) {
+        self.finish(CloseReason::TransportError, Packet::Close);
+    }
+
+    /// The client's transport went away (a WebSocket closed, a long-poll GET aborted).
+    pub fn transport_lost(&mut self, reason: CloseReason) {
+        self.finish(reason, Packet::Close);
+    }
+
+    /// A WebSocket with this session's sid asks to take over. Refused while another
+    /// upgrade runs or after one completed.
+    pub fn start_upgrade(&mut self, now: Instant) -> Result<(), SessionError> {
+        match self.state {
+            State::Open => {}
+            _ => return Err(SessionError::Closed),
+        }
+        if self.transport != TransportKind::Polling || self.upgrade.is_some() {
+            return Err(SessionError::TransportMismatch);
+        }
+        self.upgrade = Some(now + self.limits.upgrade_timeout);
+        self.wakeups.timer = true;
+        Ok(())
+    }
+
+    /// A long-poll GET arrives. It then waits until [`Session::take_poll`] gives it packets.
+    pub fn start_poll(&mut self) -> Result<(), SessionError> {
+        if self.state == State::Closed {
+            return Err(SessionError::Closed);
+        }
+        if self.transport != TransportKind::Polling {
+            return Err(SessionError::TransportMismatch);
+        }
+        if self.poll_pending {
+            // The pending GET receives the close packet; this one gets an error.
+            self.finish(CloseReason::TransportError, Packet::Close);
+            return Err(SessionError::PollOverlap);
+        }
+        self.poll_pending = true;
+        Ok(())
+    }
+
+    /// The answer for the pending long-poll GET, once there is one; it ends that poll.
+    pub fn take_poll(&mut self) -> Option<Vec<Packet>> {
+        if !self.poll_pending {
+            return None;
+        }
+        let packets = if let Some(last) = self.poll_final.take() {
+            vec![last]
+        } else if self.upgrade.is_some() {
+            // The client is probing a WebSocket: the poll ends empty and the queued
+            // packets wait for the new transport.
+            vec![Packet::Noop]
+        } else if self.transport != TransportKind::Polling {
+            vec![Packet::Noop]
+        } else if self.outbox.is_empty() {
+            return None;
+        } else {
+            self.drain_outbox()
+        };
+        self.poll_pending = false;
+        Some(packets)
+    }
+
+    /// The pending GET went away before it was answered (the client aborted it).
+    pub fn poll_aborted(&mut self) {
+        if self.poll_pending {
+            self.poll_pending = false;
+            self.finish(CloseReason::TransportError, Packet::Close);
+        }
+    }
+
+    /// Everything queued for a WebSocket transport, in order.
+    pub fn take_websocket(&mut self) -> Vec<Packet> {
+        if self.transport != TransportKind::WebSocket {
+            return Vec::new();
+        }
+        self.drain_outbox()
+    }
+
+    /// Fires whatever deadline has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Closed => return,
+            State::Closing(deadline) if now >= deadline => {
+                self.finish(CloseReason::ForcedClose, Packet::Close);
+                return;
+            }
+            _ => {}
+        }
+        if let Some(deadline) = self.upgrade {
+            if now >= deadline {
+                self.upgrade = None;
+                self.wakeups.timer = true;
+            }
+        }
+        match self.heartbeat {
+            Heartbeat::PongBy(deadline) if now >= deadline => {
+                self.finish(CloseReason::PingTimeout, Packet::Close);
+            }
+            Heartbeat::PingAt(at) if now >= at && self.state == State::Open => {
+                self.push(Packet::Ping);
+                // The deadline runs from the moment the ping is queued, sent or not.
+                self.heartbeat = Heartbeat::PongBy(now + self.limits.ping_timeout);
+                self.wakeups.timer = true;
+            }
+            _ => {}
+        }
+    }
+
+    /// The earliest deadline, or `None` once closed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let heartbeat = match self.heartbeat {
+            Heartbeat::PingAt(at) | Heartbeat::PongBy(at) => at,
+        };
+        let closing = match self.state {
+            State::Closed => return None,
+            State::Closing(at) => Some(at),
+            State::Open => None,
+        };
+        [Some(heartbeat), self.upgrade, closing]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// What changed since the last call, so the I/O layer wakes the right waiters.
+    pub fn take_wakeups(&mut self) -> Wakeups {
+        std::mem::take(&mut self.wakeups)
+    }
+
+    fn push(&mut self, packet: Packet) {
+        self.outbox.push_back(packet);
+        self.wakeups.transmit = true;
+    }
+
+    fn drain_outbox(&mut self) -> Vec<Packet> {
+        let packets: Vec<Packet> = self.outbox.drain(..).collect();
+        if matches!(self.state, State::Closing(_)) && packets.last() == Some(&Packet::Close) {
+            self.finish(CloseReason::ForcedClose, Packet::Close);
+        }
+        packets
+    }
+
+    /// Ends the session now. A pending GET is answered with `last`.
+    fn finish(&mut self, reason: CloseReason, last: Packet) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.state = State::Closed;
+        self.upgrade = None;
+        if self.poll_pending {
+            self.poll_final = Some(last);
+        }
+        // A WebSocket transport closes its socket instead of sending packets.
+        self.outbox.clear();
+        self.events.push_back(Event::Closed(reason));
+        self.wakeups = Wakeups {
+            transmit: true,
+            timer: true,
+        };
+    }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::packet::encode_payload;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn limits() -> Limits {
+        Limits {
+            ping_interval: 300 * MS,
+            ping_timeout: 200 * MS,
+            upgrade_timeout: 1000 * MS,
+            max_payload: 1_000_000,
+        }
+    }
+
+    fn polling(now: Instant) -> Session {
+        let mut s = Session::new("sid".into(), TransportKind::Polling, limits(), now);
+        s.start_poll().unwrap();
+        let open = s.take_poll().unwrap();
+        assert_eq!(
+            encode_payload(&open),
+            r#"0{"sid":"sid","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#
+        );
+        s
+    }
+
+    fn poll_text(s: &mut Session) -> Option<String> {
+        s.take_poll().map(|p| encode_payload(&p))
+    }
+
+    #[test]
+    fn websocket_handshake_offers_no_upgrade() {
+        let now = Instant::now();
+        let mut s = Session::new("x".into(), TransportKind::WebSocket, limits(), now);
+        assert_eq!(
+            encode_payload(&s.take_websocket()),
+            r#"0{"sid":"x","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#
+        );
+    }
+
+    #[test]
+    fn ping_after_interval_then_pong_reschedules() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        assert_eq!(s.poll_timeout(), Some(t0 + 300 * MS));
+        s.handle_timeout(t0 + 299 * MS);
+        s.start_poll().unwrap();
+        assert_eq!(poll_text(&mut s), None);
+        s.handle_timeout(t0 + 300 * MS);
+        assert_eq!(poll_text(&mut s).as_deref(), Some("2"));
+        assert_eq!(s.poll_timeout(), Some(t0 + 500 * MS));
+        s.recv(Packet::Pong, TransportKind::Polling, t0 + 350 * MS)
+            .unwrap();
+        assert_eq!(s.poll_timeout(), Some(t0 + 650 * MS));
+        assert!(!s.is_closed());
+    }
+
+    #[test]
+    fn pong_deadline_runs_from_the_queued_ping() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        // No GET is pending: the ping is only queued, and the clock runs anyway.
+        s.handle_timeout(t0 + 300 * MS);
+        s.handle_timeout(t0 + 499 * MS);
+        assert!(!s.is_closed());
+        s.handle_timeout(t0 + 500 * MS);
+        assert!(s.is_closed());
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::PingTimeout))
+        );
+        assert_eq!(s.start_poll(), Err(SessionError::Closed));
+        assert_eq!(s.poll_timeout(), None);
+    }
+
+    #[test]
+    fn messages_flow_both_ways() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        let hello = Packet::Message(Data::from("hello"));
+        s.recv(hello, TransportKind::Polling, t0).unwrap();
+        assert_eq!(s.poll_event(), Some(Event::Message(Data::from("hello"))));
+        assert!(s.send(Data::from("a")));
+        assert!(s.send(Data::from(vec![1u8, 2, 3, 4])));
+        s.start_poll().unwrap();
+        assert_eq!(poll_text(&mut s).as_deref(), Some("4a\x1ebAQIDBA=="));
+    }
+
+    #[test]
+    fn overlapping_polls_close_the_session() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.start_poll().unwrap();
+        assert_eq!(s.start_poll(), Err(SessionError::PollOverlap));
+        assert_eq!(poll_text(&mut s).as_deref(), Some("1"));
+        assert!(s.is_closed());
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::TransportError))
+        );
+    }
+
+    #[test]
+    fn client_close_answers_the_pending_poll_with_noop() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.start_poll().unwrap();
+        s.recv(Packet::Close, TransportKind::Polling, t0).unwrap();
+        assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
+        assert_eq!(s.start_poll(), Err(SessionError::Closed));
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::TransportClose))
+        );
+    }
+
+    #[test]
+    fn aborted_poll_closes_the_session() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.start_poll().unwrap();
+        s.poll_aborted();
+        assert!(s.is_closed());
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::TransportError))
+        );
+    }
+
+    #[test]
+    fn invalid_packet_closes_the_session() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.fail();
+        assert!(s.is_closed());
+        assert_eq!(s.start_poll(), Err(SessionError::Closed));
+    }
+
+    #[test]
+    fn upgrade_probe_noop_then_switch() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.send(Data::from("queued"));
+        s.start_poll().unwrap();
+        assert_eq!(poll_text(&mut s).as_deref(), Some("4queued"));
+        s.start_upgrade(t0).unwrap();
+        s.start_poll().unwrap();
+        let reply = s
+            .recv(Packet::PingProbe, TransportKind::WebSocket, t0)
+            .unwrap();
+        assert_eq!(reply, Some(Packet::PongProbe));
+        // The pending GET is answered with a noop at once.
+        assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
+        s.send(Data::from("after"));
+        s.recv(Packet::Upgrade, TransportKind::WebSocket, t0)
+            .unwrap();
+        assert_eq!(s.transport(), TransportKind::WebSocket);
+        assert_eq!(
+            encode_payload(&s.take_websocket()),
+            "4after",
+            "packets queued during the upgrade go over the WebSocket"
+        );
+        assert_eq!(s.start_poll(), Err(SessionError::TransportMismatch));
+        assert_eq!(s.start_upgrade(t0), Err(SessionError::TransportMismatch));
+    }
+
+    #[test]
+    fn second_probe_is_refused_while_upgrading() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.start_upgrade(t0).unwrap();
+        assert_eq!(s.start_upgrade(t0), Err(SessionError::TransportMismatch));
+    }
+
+    #[test]
+    fn upgrade_times_out() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.recv(Packet::Pong, TransportKind::Polling, t0).unwrap();
+        s.start_upgrade(t0 + 10 * MS).unwrap();
+        assert_eq!(s.poll_timeout(), Some(t0 + 300 * MS));
+        s.handle_timeout(t0 + 300 * MS);
+        s.recv(Packet::Pong, TransportKind::Polling, t0 + 301 * MS)
+            .unwrap();
+        s.handle_timeout(t0 + 1010 * MS);
+        assert!(!s.is_upgrading());
+        assert_eq!(s.transport(), TransportKind::Polling);
+    }
+
+    #[test]
+    fn server_close_delivers_queued_packets_then_close() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.send(Data::from("bye"));
+        s.close(t0);
+        assert!(!s.send(Data::from("too late")));
+        assert!(!s.is_closed());
+        s.start_poll().unwrap();
+        assert_eq!(poll_text(&mut s).as_deref(), Some("4bye\x1e1"));
+        assert!(s.is_closed());
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::ForcedClose))
+        );
+    }
+
+    #[test]
+    fn server_close_gives_up_on_a_client_that_never_polls() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.close(t0);
+        assert_eq!(s.poll_timeout(), Some(t0 + 300 * MS));
+        s.handle_timeout(t0 + 500 * MS);
+        assert!(s.is_closed());
+    }
+
+    #[test]
+    fn websocket_ping_timeout_closes() {
+        let t0 = Instant::now();
+        let mut s = Session::new("x".into(), TransportKind::WebSocket, limits(), t0);
+        s.take_websocket();
+        s.handle_timeout(t0 + 300 * MS);
+        assert_eq!(encode_payload(&s.take_websocket()), "2");
+        s.handle_timeout(t0 + 500 * MS);
+        assert!(s.is_closed());
+        assert!(s.take_websocket().is_empty());
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::PingTimeout))
+        );
+    }
+
+    #[test]
+    fn unexpected_packets_are_errors() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        assert!(s.recv(Packet::Upgrade, TransportKind::Polling, t0).is_err());
+        assert!(s.is_closed());
+        let mut s = polling(t0);
+        assert!(s
+            .recv(
+                Packet::Message(Data::from("x")),
+                TransportKind::WebSocket,
+                t0
+            )
+            .is_err());
+        assert!(s.is_closed());
+    }
+}

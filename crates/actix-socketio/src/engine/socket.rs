@@ -1,0 +1,118 @@
+//! The application's handle on one Engine.IO session.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime};
+
+use actix_web::http::{header::HeaderMap, Uri};
+use tokio::sync::Notify;
+
+use super::packet::Data;
+use super::session::{Event, Session, TransportKind};
+
+/// What the client's first request carried, kept for the life of the session.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// The handshake URI, with its query string.
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    /// The TCP peer; a proxy's address when there is one (see `X-Forwarded-For`).
+    pub peer_addr: Option<SocketAddr>,
+    pub connected_at: SystemTime,
+}
+
+/// One Engine.IO session as the application sees it: send, close, inspect.
+///
+/// Cloning is cheap; every clone refers to the same session, from any thread.
+#[derive(Clone)]
+pub struct EngineSocket(Arc<Connection>);
+
+struct Connection {
+    sid: String,
+    request: RequestInfo,
+    session: Mutex<Session>,
+    /// Wakes the one task that delivers packets: the pending long-poll or the WebSocket.
+    transmit: Notify,
+    /// Wakes the task that fires the session's deadlines when they move earlier.
+    timer: Notify,
+}
+
+impl std::fmt::Debug for EngineSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSocket")
+            .field("sid", &self.0.sid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineSocket {
+    pub(crate) fn new(sid: String, request: RequestInfo, session: Session) -> Self {
+        EngineSocket(Arc::new(Connection {
+            sid,
+            request,
+            session: Mutex::new(session),
+            transmit: Notify::new(),
+            timer: Notify::new(),
+        }))
+    }
+
+    /// The Engine.IO session id.
+    pub fn sid(&self) -> &str {
+        &self.0.sid
+    }
+
+    pub fn request(&self) -> &RequestInfo {
+        &self.0.request
+    }
+
+    /// The transport in use now (it changes once, on upgrade).
+    pub fn transport(&self) -> TransportKind {
+        self.lock().transport()
+    }
+
+    /// Queues a message; false when the session is closing or closed.
+    pub fn send(&self, data: impl Into<Data>) -> bool {
+        self.update(|s| s.send(data.into())).0
+    }
+
+    /// Closes the session after what is queued has been delivered.
+    pub fn close(&self) {
+        self.update(|s| s.close(Instant::now()));
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lock().is_closed()
+    }
+
+    /// Runs one input through the state machine, wakes whoever must act on it, and returns
+    /// the events for the application (to be delivered after the lock is released).
+    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Session) -> R) -> (R, Vec<Event>) {
+        let (result, wakeups, events) = {
+            let mut session = self.lock();
+            let result = f(&mut session);
+            let events: Vec<Event> = std::iter::from_fn(|| session.poll_event()).collect();
+            (result, session.take_wakeups(), events)
+        };
+        if wakeups.transmit {
+            self.0.transmit.notify_one();
+        }
+        if wakeups.timer {
+            self.0.timer.notify_one();
+        }
+        (result, events)
+    }
+
+    pub(crate) fn transmit_notify(&self) -> &Notify {
+        &self.0.transmit
+    }
+
+    pub(crate) fn timer_notify(&self) -> &Notify {
+        &self.0.timer
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Session> {
+        // The state machine never panics halfway through an update, so a poisoned lock
+        // still holds a consistent session.
+        self.0.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
