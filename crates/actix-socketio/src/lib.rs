@@ -11,3 +11,9 @@
 //!     code that touches actix.
 
 pub mod engine;
+pub mod socket;
+
+pub use socket::{
+    AckError, AckSender, ConnectError, DisconnectReason, EmitError, Event, Handshake, Namespace,
+    ParentNamespace, Payload, Socket, SocketIo, SocketIoConfig,
+};

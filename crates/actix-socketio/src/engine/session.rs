@@ -108,6 +108,19 @@ enum Heartbeat {
     PongBy(Instant),
 }
 
+/// A WebSocket taking over a polling session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Upgrade {
+    id: UpgradeId,
+    deadline: Instant,
+    /// The probe (`2probe`) arrived: long-polls are answered with noops from now on.
+    probed: bool,
+}
+
+/// Identifies one upgrade attempt (one probing WebSocket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpgradeId(u64);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Open,
@@ -131,8 +144,10 @@ pub struct Wakeups {
 pub struct Session {
     /// The transport the session's packets go over.
     transport: TransportKind,
-    /// A WebSocket probe in progress, with its deadline.
-    upgrade: Option<Instant>,
+    /// A WebSocket probe in progress.
+    upgrade: Option<Upgrade>,
+    /// Numbers upgrade attempts, so a stale probe cannot act on a newer one.
+    upgrades_started: u64,
     heartbeat: Heartbeat,
     state: State,
     /// Packets for the client, in order, for the current transport.
@@ -164,6 +179,7 @@ impl Session {
         Session {
             transport,
             upgrade: None,
+            upgrades_started: 0,
             heartbeat: Heartbeat::PingAt(now + limits.ping_interval),
             state: State::Open,
             outbox: VecDeque::from([open]),
@@ -190,8 +206,16 @@ impl Session {
         self.state == State::Closed
     }
 
-    pub fn is_upgrading(&self) -> bool {
-        self.upgrade.is_some()
+    /// Whether this upgrade attempt is still the one in progress.
+    pub fn is_probing(&self, id: UpgradeId) -> bool {
+        self.upgrade.is_some_and(|u| u.id == id)
+    }
+
+    /// Whether a message queued now would leave at once.
+    pub fn is_writable(&self) -> bool {
+        self.state == State::Open
+            && self.upgrade.is_none()
+            && (self.transport == TransportKind::WebSocket || self.poll_pending)
     }
 
     /// Queues a message for the client. Returns false once the session is closing.
@@ -232,6 +256,9 @@ impl Session {
         };
         match packet {
             Packet::PingProbe if probing && self.upgrade.is_some() => {
+                if let Some(upgrade) = &mut self.upgrade {
+                    upgrade.probed = true;
+                }
                 // Ends a pending long-poll with a noop so the client can pause polling.
                 self.wakeups.transmit = true;
                 Ok(Some(Packet::PongProbe))
@@ -292,7 +319,7 @@ impl Session {
 
     /// A WebSocket with this session's sid asks to take over. Refused while another
     /// upgrade runs or after one completed.
-    pub fn start_upgrade(&mut self, now: Instant) -> Result<(), SessionError> {
+    pub fn start_upgrade(&mut self, now: Instant) -> Result<UpgradeId, SessionError> {
         match self.state {
             State::Open => {}
             _ => return Err(SessionError::Closed),
@@ -300,9 +327,23 @@ impl Session {
         if self.transport != TransportKind::Polling || self.upgrade.is_some() {
             return Err(SessionError::TransportMismatch);
         }
-        self.upgrade = Some(now + self.limits.upgrade_timeout);
+        self.upgrades_started += 1;
+        let id = UpgradeId(self.upgrades_started);
+        self.upgrade = Some(Upgrade {
+            id,
+            deadline: now + self.limits.upgrade_timeout,
+            probed: false,
+        });
         self.wakeups.timer = true;
-        Ok(())
+        Ok(id)
+    }
+
+    /// The probing WebSocket went away before `5`: polling goes on as before.
+    pub fn abandon_upgrade(&mut self, id: UpgradeId) {
+        if self.is_probing(id) {
+            self.upgrade = None;
+            self.wakeups.timer = true;
+        }
     }
 
     /// A long-poll GET arrives. It then waits until [`Session::take_poll`] gives it packets.
@@ -329,7 +370,7 @@ impl Session {
         }
         let packets = if let Some(last) = self.poll_final.take() {
             vec![last]
-        } else if self.upgrade.is_some() {
+        } else if self.upgrade.is_some_and(|u| u.probed) {
             // The client is probing a WebSocket: the poll ends empty and the queued
             // packets wait for the new transport.
             vec![Packet::Noop]
@@ -370,8 +411,8 @@ impl Session {
             }
             _ => {}
         }
-        if let Some(deadline) = self.upgrade {
-            if now >= deadline {
+        if let Some(upgrade) = self.upgrade {
+            if now >= upgrade.deadline {
                 self.upgrade = None;
                 self.wakeups.timer = true;
             }
@@ -400,7 +441,7 @@ impl Session {
             State::Closing(at) => Some(at),
             State::Open => None,
         };
-        [Some(heartbeat), self.upgrade, closing]
+        [Some(heartbeat), self.upgrade.map(|u| u.deadline), closing]
             .into_iter()
             .flatten()
             .min()
@@ -543,6 +584,17 @@ mod tests {
     }
 
     #[test]
+    fn writable_only_with_a_pending_poll_or_a_websocket() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        assert!(!s.is_writable());
+        s.start_poll().unwrap();
+        assert!(s.is_writable());
+        let ws = Session::new("x".into(), TransportKind::WebSocket, limits(), t0);
+        assert!(ws.is_writable());
+    }
+
+    #[test]
     fn overlapping_polls_close_the_session() {
         let t0 = Instant::now();
         let mut s = polling(t0);
@@ -621,6 +673,24 @@ mod tests {
     }
 
     #[test]
+    fn abandoned_probe_resumes_polling() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        let id = s.start_upgrade(t0).unwrap();
+        s.start_poll().unwrap();
+        // Before the probe, a long-poll still waits for data.
+        assert_eq!(poll_text(&mut s), None);
+        s.recv(Packet::PingProbe, TransportKind::WebSocket, t0)
+            .unwrap();
+        assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
+        s.abandon_upgrade(id);
+        s.send(Data::from("still polling"));
+        s.start_poll().unwrap();
+        assert_eq!(poll_text(&mut s).as_deref(), Some("4still polling"));
+        assert!(s.start_upgrade(t0).is_ok(), "a new probe may start");
+    }
+
+    #[test]
     fn second_probe_is_refused_while_upgrading() {
         let t0 = Instant::now();
         let mut s = polling(t0);
@@ -633,13 +703,13 @@ mod tests {
         let t0 = Instant::now();
         let mut s = polling(t0);
         s.recv(Packet::Pong, TransportKind::Polling, t0).unwrap();
-        s.start_upgrade(t0 + 10 * MS).unwrap();
+        let id = s.start_upgrade(t0 + 10 * MS).unwrap();
         assert_eq!(s.poll_timeout(), Some(t0 + 300 * MS));
         s.handle_timeout(t0 + 300 * MS);
         s.recv(Packet::Pong, TransportKind::Polling, t0 + 301 * MS)
             .unwrap();
         s.handle_timeout(t0 + 1010 * MS);
-        assert!(!s.is_upgrading());
+        assert!(!s.is_probing(id));
         assert_eq!(s.transport(), TransportKind::Polling);
     }
 

@@ -75,6 +75,19 @@ impl EngineSocket {
         self.update(|s| s.send(data.into())).0
     }
 
+    /// Queues several messages at once, in order, so no other sender's message can come
+    /// between them (a Socket.IO packet and its binary attachments).
+    pub fn send_many(&self, messages: impl IntoIterator<Item = Data>) -> bool {
+        self.update(|s| messages.into_iter().all(|m| s.send(m))).0
+    }
+
+    /// Queues messages only if the transport can take them now (a WebSocket, or a
+    /// pending long-poll), for data that is worthless later.
+    pub fn send_volatile(&self, messages: impl IntoIterator<Item = Data>) -> bool {
+        self.update(|s| s.is_writable() && messages.into_iter().all(|m| s.send(m)))
+            .0
+    }
+
     /// Closes the session after what is queued has been delivered.
     pub fn close(&self) {
         self.update(|s| s.close(Instant::now()));

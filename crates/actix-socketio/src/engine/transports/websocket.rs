@@ -13,7 +13,7 @@ use bytestring::ByteString;
 use crate::engine::error::EngineError;
 use crate::engine::packet::{Data, Packet};
 use crate::engine::service::{EngineHandler, Entry, Inner};
-use crate::engine::session::{CloseReason, TransportKind};
+use crate::engine::session::{CloseReason, TransportKind, UpgradeId};
 
 /// `GET ?EIO=4&transport=websocket` without a sid: a session that starts on a WebSocket.
 pub(crate) fn handshake<H: EngineHandler>(
@@ -25,7 +25,7 @@ pub(crate) fn handshake<H: EngineHandler>(
         actix_ws::handle(req, body).map_err(|_| EngineError::BadRequest)?;
     let entry = inner.open(req, TransportKind::WebSocket);
     let frames = limit(frames, inner.config.max_payload);
-    actix_web::rt::spawn(run(inner.clone(), entry, ws, frames));
+    actix_web::rt::spawn(run(inner.clone(), entry, ws, frames, None));
     Ok(response)
 }
 
@@ -39,14 +39,14 @@ pub(crate) fn upgrade<H: EngineHandler>(
 ) -> Result<HttpResponse, EngineError> {
     let (response, ws, frames) =
         actix_ws::handle(req, body).map_err(|_| EngineError::BadRequest)?;
-    let accepted = inner
-        .update(&entry, |s| s.start_upgrade(Instant::now()))
-        .is_ok();
-    if accepted {
-        let frames = limit(frames, inner.config.max_payload);
-        actix_web::rt::spawn(run(inner.clone(), entry, ws, frames));
-    } else {
-        actix_web::rt::spawn(ws.close(Some(CloseCode::Policy.into())));
+    match inner.update(&entry, |s| s.start_upgrade(Instant::now())) {
+        Ok(probe) => {
+            let frames = limit(frames, inner.config.max_payload);
+            actix_web::rt::spawn(run(inner.clone(), entry, ws, frames, Some(probe)));
+        }
+        Err(_) => {
+            actix_web::rt::spawn(ws.close(Some(CloseCode::Policy.into())));
+        }
     }
     Ok(response)
 }
@@ -72,8 +72,9 @@ async fn run<H: EngineHandler>(
     entry: Arc<Entry<H>>,
     mut ws: actix_ws::Session,
     mut frames: actix_ws::AggregatedMessageStream,
+    probe: Option<UpgradeId>,
 ) {
-    let exit = pump(&inner, &entry, &mut ws, &mut frames).await;
+    let exit = pump(&inner, &entry, &mut ws, &mut frames, probe).await;
     if let Exit::Close(reason) = exit {
         let _ = ws.close(Some(reason)).await;
     }
@@ -84,17 +85,27 @@ async fn pump<H: EngineHandler>(
     entry: &Entry<H>,
     ws: &mut actix_ws::Session,
     frames: &mut actix_ws::AggregatedMessageStream,
+    mut probe: Option<UpgradeId>,
 ) -> Exit {
     let normal = || Exit::Close(CloseCode::Normal.into());
+    // A probe that ends early leaves the polling session as it was.
+    let lose = |probe: Option<UpgradeId>, reason: CloseReason| match probe {
+        Some(id) => inner.update(entry, |s| s.abandon_upgrade(id)),
+        None => inner.update(entry, |s| s.transport_lost(reason)),
+    };
     loop {
         let transmit = entry.socket.transmit_notify().notified();
         let timer = entry.socket.timer_notify().notified();
-        let (packets, deadline, owner, upgrading, closed) = inner.update(entry, |s| {
+        let owner = probe.is_none();
+        let (packets, deadline, probing, closed) = inner.update(entry, |s| {
             (
-                s.take_websocket(),
+                if owner {
+                    s.take_websocket()
+                } else {
+                    Vec::new()
+                },
                 s.poll_timeout(),
-                s.transport() == TransportKind::WebSocket,
-                s.is_upgrading(),
+                probe.is_some_and(|id| s.is_probing(id)),
                 s.is_closed(),
             )
         });
@@ -111,11 +122,11 @@ async fn pump<H: EngineHandler>(
                 other => ws.text(other.to_text()).await,
             };
             if sent.is_err() {
-                inner.update(entry, |s| s.transport_lost(CloseReason::TransportClose));
+                lose(probe, CloseReason::TransportClose);
                 return Exit::Gone;
             }
         }
-        if closed || (!owner && !upgrading) {
+        if closed || (!owner && !probing) {
             // Closed, or this probe was abandoned (timed out, or the session moved on).
             return normal();
         }
@@ -140,32 +151,39 @@ async fn pump<H: EngineHandler>(
                     Some(Ok(AggregatedMessage::Binary(bytes))) => Packet::Message(Data::Binary(bytes)),
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
                         if ws.pong(&bytes).await.is_err() {
-                            inner.update(entry, |s| s.transport_lost(CloseReason::TransportClose));
+                            lose(probe, CloseReason::TransportClose);
                             return Exit::Gone;
                         }
                         continue;
                     }
                     Some(Ok(AggregatedMessage::Pong(_))) => continue,
-                    Some(Ok(AggregatedMessage::Close(_))) | None => {
-                        lose(inner, entry, owner, CloseReason::TransportClose);
-                        return if owner { normal() } else { Exit::Gone };
+                    Some(Ok(AggregatedMessage::Close(_))) => {
+                        lose(probe, CloseReason::TransportClose);
+                        return normal();
+                    }
+                    None => {
+                        lose(probe, CloseReason::TransportClose);
+                        return Exit::Gone;
                     }
                     Some(Err(ProtocolError::Overflow)) => {
-                        lose(inner, entry, owner, CloseReason::TransportError);
+                        lose(probe, CloseReason::TransportError);
                         return Exit::Close(CloseCode::Size.into());
                     }
                     Some(Err(_)) => {
-                        lose(inner, entry, owner, CloseReason::TransportError);
+                        lose(probe, CloseReason::TransportError);
                         return Exit::Close(CloseCode::Protocol.into());
                     }
                 };
+                let upgrading = probe.is_some() && packet == Packet::Upgrade;
                 match inner.update(entry, |s| s.recv(packet, via, now)) {
                     Ok(Some(reply)) => {
                         if ws.text(ByteString::from(reply.to_text())).await.is_err() {
-                            lose(inner, entry, owner, CloseReason::TransportClose);
+                            lose(probe, CloseReason::TransportClose);
                             return Exit::Gone;
                         }
                     }
+                    // This WebSocket now carries the session.
+                    Ok(None) if upgrading => probe = None,
                     Ok(None) => {}
                     Err(_) => return Exit::Close(CloseCode::Protocol.into()),
                 }
@@ -176,13 +194,5 @@ async fn pump<H: EngineHandler>(
                 inner.update(entry, |s| s.handle_timeout(Instant::now()));
             }
         }
-    }
-}
-
-/// The WebSocket went away: that ends the session only if it carried it; a failed probe
-/// leaves the polling session as it was.
-fn lose<H: EngineHandler>(inner: &Inner<H>, entry: &Entry<H>, owner: bool, reason: CloseReason) {
-    if owner {
-        inner.update(entry, |s| s.transport_lost(reason));
     }
 }

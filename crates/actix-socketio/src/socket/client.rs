@@ -1,0 +1,212 @@
+//! One Engine.IO connection seen from Socket.IO: the decoder and the connection's sockets,
+//! one per namespace it joined.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::handshake::Handshake;
+use super::namespace::Namespace;
+use super::packet::{Decoder, Packet};
+use super::server::ServerInner;
+use super::socket::{run_local, DisconnectReason, Socket};
+use crate::engine::{self, CloseReason, EngineSocket};
+
+pub(crate) struct ClientInner {
+    engine: EngineSocket,
+    state: Mutex<ClientState>,
+    /// The client broke the Socket.IO protocol: its sockets leave with "parse error".
+    parse_error: AtomicBool,
+    /// Closes the connection if no namespace is joined within `connect_timeout`.
+    connect_timer: Mutex<Option<actix_web::rt::task::JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct ClientState {
+    /// Reassembles binary packets from their attachments.
+    decoder: Decoder,
+    /// The sockets of this connection by namespace name.
+    sockets: HashMap<String, Socket>,
+    /// The connection closed; late connects (after async middleware) are dropped.
+    closed: bool,
+}
+
+/// The Engine.IO handler data of a Socket.IO connection.
+#[derive(Clone)]
+pub struct Client(Arc<ClientInner>);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No user code runs under these locks, so a poisoned one is still consistent.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Client {
+    pub(crate) fn open(engine: &EngineSocket, connect_timeout: Duration) -> Client {
+        let client = Client(Arc::new(ClientInner {
+            engine: engine.clone(),
+            state: Mutex::new(ClientState::default()),
+            parse_error: AtomicBool::new(false),
+            connect_timer: Mutex::new(None),
+        }));
+        let weak = Arc::downgrade(&client.0);
+        let timer = actix_web::rt::spawn(async move {
+            tokio::time::sleep(connect_timeout).await;
+            if let Some(client) = weak.upgrade() {
+                log::debug!("no CONNECT within the connect timeout: closing");
+                client.engine.close();
+            }
+        });
+        *lock(&client.0.connect_timer) = Some(timer);
+        client
+    }
+
+    /// An Engine.IO message from the client.
+    pub(crate) fn on_message(&self, server: &ServerInner, message: engine::Data) {
+        let decoded = lock(&self.0.state).decoder.feed(message);
+        let packet = match decoded {
+            Ok(Some(packet)) => packet,
+            Ok(None) => return,
+            Err(error) => return self.protocol_error(&error),
+        };
+        match packet {
+            Packet::Connect { nsp, data } => {
+                self.connect(server, nsp, data.unwrap_or_else(|| json!({})))
+            }
+            Packet::Disconnect { nsp } => {
+                if let Some(socket) = self.socket(&nsp) {
+                    socket.cleanup(DisconnectReason::ClientNamespaceDisconnect);
+                }
+            }
+            Packet::Event {
+                nsp,
+                event,
+                payload,
+                id,
+            } => {
+                if let Some(socket) = self.socket(&nsp) {
+                    socket.dispatch_event(event, payload, id);
+                }
+            }
+            Packet::Ack { nsp, payload, id } => {
+                if let Some(socket) = self.socket(&nsp) {
+                    socket.resolve_ack(id, payload);
+                }
+            }
+            Packet::ConnectError { .. } => self.protocol_error(&"CONNECT_ERROR from a client"),
+        }
+    }
+
+    /// The Engine.IO connection ended: every socket leaves with its reason.
+    pub(crate) fn on_close(&self, reason: CloseReason) {
+        if let Some(timer) = lock(&self.0.connect_timer).take() {
+            timer.abort();
+        }
+        let sockets: Vec<Socket> = {
+            let mut state = lock(&self.0.state);
+            state.closed = true;
+            state.sockets.values().cloned().collect()
+        };
+        let reason = if self.0.parse_error.load(Ordering::Acquire) {
+            DisconnectReason::ParseError
+        } else {
+            match reason {
+                CloseReason::TransportClose => DisconnectReason::TransportClose,
+                CloseReason::TransportError => DisconnectReason::TransportError,
+                CloseReason::PingTimeout => DisconnectReason::PingTimeout,
+                CloseReason::ForcedClose => DisconnectReason::ForcedClose,
+            }
+        };
+        for socket in sockets {
+            socket.cleanup(reason);
+        }
+    }
+
+    fn protocol_error(&self, error: &dyn std::fmt::Display) {
+        log::debug!(
+            "closing {}: invalid Socket.IO packet: {error}",
+            self.0.engine.sid()
+        );
+        self.0.parse_error.store(true, Ordering::Release);
+        self.0.engine.close();
+    }
+
+    fn socket(&self, nsp: &str) -> Option<Socket> {
+        lock(&self.0.state).sockets.get(nsp).cloned()
+    }
+
+    fn send(&self, packet: &Packet) {
+        self.0.engine.send_many(packet.encode());
+    }
+
+    fn connect(&self, server: &ServerInner, nsp: String, auth: Value) {
+        let Some(ns) = server.namespace(&nsp) else {
+            self.send(&Packet::ConnectError {
+                nsp,
+                data: json!({"message": "Invalid namespace"}),
+            });
+            return;
+        };
+        if self.socket(&nsp).is_some() {
+            return;
+        }
+        let socket = Socket::new(
+            engine::generate_id(),
+            ns.0.clone(),
+            self.0.engine.clone(),
+            Arc::downgrade(&self.0),
+            Handshake::new(self.0.engine.request(), auth),
+        );
+        let middleware = ns.0.handlers.middleware();
+        if middleware.is_empty() {
+            self.finish_connect(&ns, socket);
+            return;
+        }
+        let client = self.clone();
+        run_local(async move {
+            for step in middleware {
+                if let Err(refusal) = step.call(socket.clone()).await {
+                    client.send(&Packet::ConnectError {
+                        nsp: ns.name().to_owned(),
+                        data: refusal.to_json(),
+                    });
+                    return;
+                }
+            }
+            client.finish_connect(&ns, socket);
+        });
+    }
+
+    fn finish_connect(&self, ns: &Namespace, socket: Socket) {
+        {
+            let mut state = lock(&self.0.state);
+            if state.closed {
+                return;
+            }
+            state.sockets.insert(ns.name().to_owned(), socket.clone());
+        }
+        if let Some(timer) = lock(&self.0.connect_timer).take() {
+            timer.abort();
+        }
+        ns.0.insert(socket.clone());
+        ns.0.adapter()
+            .add_all(socket.id(), &[socket.id().to_owned()]);
+        socket.set_connected();
+        let _ = socket.send_packet(&Packet::Connect {
+            nsp: ns.name().to_owned(),
+            data: Some(json!({ "sid": socket.id() })),
+        });
+        for handler in ns.0.handlers.connect_handlers() {
+            handler.call(socket.clone());
+        }
+    }
+}
+
+impl ClientInner {
+    /// A socket of this connection left its namespace.
+    pub(crate) fn remove(&self, nsp: &str) {
+        lock(&self.state).sockets.remove(nsp);
+    }
+}

@@ -1,0 +1,527 @@
+//! Socket.IO v5 packets: the codec, with no I/O.
+//!
+//! A packet is `<type>[<attachments>-][<nsp>,][<ack id>][<JSON>]`, sent as one Engine.IO
+//! text message; a binary packet's attachments follow as binary messages and are
+//! referred to in the JSON by `{"_placeholder":true,"num":N}`.
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::engine::Data;
+
+/// The root namespace, left out of encoded packets.
+pub const ROOT_NSP: &str = "/";
+
+/// Event names the protocol reserves; a client may not send them.
+const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// More attachments than this in one packet is taken as an attack, not a message.
+const MAX_ATTACHMENTS: usize = 1000;
+
+/// Event or ack arguments: JSON values, and the binary attachments their placeholders
+/// refer to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Payload {
+    pub args: Vec<Value>,
+    pub binary: Vec<Bytes>,
+}
+
+impl Payload {
+    /// Arguments with no binary attachments.
+    pub fn new(args: Vec<Value>) -> Payload {
+        Payload {
+            args,
+            binary: Vec::new(),
+        }
+    }
+
+    /// One argument, serialized.
+    pub fn json(arg: impl serde::Serialize) -> Result<Payload, serde_json::Error> {
+        Ok(Payload::new(vec![serde_json::to_value(arg)?]))
+    }
+
+    /// Appends a binary argument: a placeholder in `args` and the bytes in `binary`.
+    pub fn push_binary(&mut self, bytes: impl Into<Bytes>) {
+        self.args.push(placeholder(self.binary.len()));
+        self.binary.push(bytes.into());
+    }
+}
+
+/// The JSON that stands for attachment `num` of a binary packet.
+pub fn placeholder(num: usize) -> Value {
+    serde_json::json!({ "_placeholder": true, "num": num })
+}
+
+/// A Socket.IO packet, named as in the protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Packet {
+    /// `0`: the client joins a namespace (data: auth), or the server accepts (`{"sid"}`).
+    Connect { nsp: String, data: Option<Value> },
+    /// `1`: either side leaves a namespace.
+    Disconnect { nsp: String },
+    /// `2`, or `5` with attachments: an event, with an ack id when an answer is wanted.
+    Event {
+        nsp: String,
+        event: String,
+        payload: Payload,
+        id: Option<u64>,
+    },
+    /// `3`, or `6` with attachments: the answer to an event.
+    Ack {
+        nsp: String,
+        payload: Payload,
+        id: u64,
+    },
+    /// `4`: the server refuses a namespace connection.
+    ConnectError { nsp: String, data: Value },
+}
+
+/// Why a packet was refused. Any of them closes the connection that sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("unknown packet type")]
+    UnknownType,
+    #[error("illegal attachments count")]
+    IllegalAttachments,
+    #[error("invalid ack id")]
+    InvalidAckId,
+    #[error("invalid payload")]
+    InvalidPayload,
+    #[error("unexpected binary message")]
+    UnexpectedBinary,
+    #[error("a binary packet is waiting for its attachments")]
+    AttachmentsPending,
+}
+
+impl Packet {
+    pub fn nsp(&self) -> &str {
+        match self {
+            Packet::Connect { nsp, .. }
+            | Packet::Disconnect { nsp }
+            | Packet::Event { nsp, .. }
+            | Packet::Ack { nsp, .. }
+            | Packet::ConnectError { nsp, .. } => nsp,
+        }
+    }
+
+    /// Encodes the packet as the Engine.IO messages that carry it: one text message, then
+    /// one binary message per attachment.
+    pub fn encode(&self) -> Vec<Data> {
+        let mut frames = Vec::with_capacity(1 + self.attachments().len());
+        frames.push(Data::from(self.encode_text()));
+        frames.extend(self.attachments().iter().cloned().map(Data::Binary));
+        frames
+    }
+
+    fn attachments(&self) -> &[Bytes] {
+        match self {
+            Packet::Event { payload, .. } | Packet::Ack { payload, .. } => &payload.binary,
+            _ => &[],
+        }
+    }
+
+    /// The text part of the packet.
+    pub fn encode_text(&self) -> String {
+        let attachments = self.attachments().len();
+        let kind = match self {
+            Packet::Connect { .. } => '0',
+            Packet::Disconnect { .. } => '1',
+            Packet::Event { .. } if attachments > 0 => '5',
+            Packet::Event { .. } => '2',
+            Packet::Ack { .. } if attachments > 0 => '6',
+            Packet::Ack { .. } => '3',
+            Packet::ConnectError { .. } => '4',
+        };
+        let mut out = String::new();
+        out.push(kind);
+        if attachments > 0 {
+            out.push_str(&attachments.to_string());
+            out.push('-');
+        }
+        let nsp = self.nsp();
+        if nsp != ROOT_NSP {
+            out.push_str(nsp);
+            out.push(',');
+        }
+        let id = match self {
+            Packet::Event { id, .. } => *id,
+            Packet::Ack { id, .. } => Some(*id),
+            _ => None,
+        };
+        if let Some(id) = id {
+            out.push_str(&id.to_string());
+        }
+        match self {
+            Packet::Connect {
+                data: Some(data), ..
+            } => push_json(&mut out, data),
+            Packet::Connect { data: None, .. } | Packet::Disconnect { .. } => {}
+            Packet::Event { event, payload, .. } => {
+                out.push('[');
+                push_json(&mut out, event);
+                for arg in &payload.args {
+                    out.push(',');
+                    push_json(&mut out, arg);
+                }
+                out.push(']');
+            }
+            Packet::Ack { payload, .. } => push_json(&mut out, &payload.args),
+            Packet::ConnectError { data, .. } => push_json(&mut out, data),
+        }
+        out
+    }
+}
+
+/// Appends compact JSON.
+fn push_json(out: &mut String, value: &(impl serde::Serialize + ?Sized)) {
+    // unwrap: strings and `Value`s always serialize (their map keys are strings).
+    out.push_str(&serde_json::to_string(value).unwrap());
+}
+
+/// Reassembles packets from a connection's Engine.IO messages. A binary packet is
+/// incomplete until all its attachments have arrived; that is a result, not an error.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    /// A binary packet waiting for attachments, and how many it still needs.
+    partial: Option<(Packet, usize)>,
+}
+
+impl Decoder {
+    /// Feeds one Engine.IO message; returns a packet once one is complete.
+    pub fn feed(&mut self, message: Data) -> Result<Option<Packet>, ParseError> {
+        match message {
+            Data::Text(text) => {
+                if self.partial.is_some() {
+                    return Err(ParseError::AttachmentsPending);
+                }
+                let (packet, attachments) = decode_text(&text)?;
+                if attachments == 0 {
+                    Ok(Some(packet))
+                } else {
+                    self.partial = Some((packet, attachments));
+                    Ok(None)
+                }
+            }
+            Data::Binary(bytes) => {
+                let Some((mut packet, missing)) = self.partial.take() else {
+                    return Err(ParseError::UnexpectedBinary);
+                };
+                if let Packet::Event { payload, .. } | Packet::Ack { payload, .. } = &mut packet {
+                    payload.binary.push(bytes);
+                }
+                if missing == 1 {
+                    Ok(Some(packet))
+                } else {
+                    self.partial = Some((packet, missing - 1));
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// Decodes the text of a packet; returns it with the number of attachments to wait for.
+pub fn decode_text(text: &str) -> Result<(Packet, usize), ParseError> {
+    let bytes = text.as_bytes();
+    let kind = *bytes
+        .first()
+        .filter(|k| (b'0'..=b'6').contains(k))
+        .ok_or(ParseError::UnknownType)?;
+    let mut i = 1;
+
+    let binary = matches!(kind, b'5' | b'6');
+    let mut attachments = 0;
+    if binary {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start || bytes.get(i) != Some(&b'-') {
+            return Err(ParseError::IllegalAttachments);
+        }
+        attachments = text[start..i]
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_ATTACHMENTS).contains(n))
+            .ok_or(ParseError::IllegalAttachments)?;
+        i += 1;
+    }
+
+    let mut nsp = ROOT_NSP.to_owned();
+    if bytes.get(i) == Some(&b'/') {
+        let end = text[i..].find(',').map_or(bytes.len(), |at| i + at);
+        nsp = text[i..end].to_owned();
+        i = (end + 1).min(bytes.len());
+    }
+
+    let start = i;
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        i += 1;
+    }
+    let id = if i > start {
+        Some(
+            text[start..i]
+                .parse::<u64>()
+                .map_err(|_| ParseError::InvalidAckId)?,
+        )
+    } else {
+        None
+    };
+
+    let rest = &text[i..];
+    let data: Option<Value> = if rest.is_empty() {
+        None
+    } else {
+        Some(serde_json::from_str(rest).map_err(|_| ParseError::InvalidPayload)?)
+    };
+
+    let packet = match (kind, data) {
+        (b'0', data @ (None | Some(Value::Object(_)))) if id.is_none() => {
+            Packet::Connect { nsp, data }
+        }
+        (b'1', None) if id.is_none() => Packet::Disconnect { nsp },
+        (b'2' | b'5', Some(Value::Array(mut args))) => {
+            let event = match args.first() {
+                Some(Value::String(name)) if !RESERVED_EVENTS.contains(&name.as_str()) => {
+                    name.clone()
+                }
+                Some(Value::Number(n)) => n.to_string(),
+                _ => return Err(ParseError::InvalidPayload),
+            };
+            args.remove(0);
+            Packet::Event {
+                nsp,
+                event,
+                payload: Payload::new(args),
+                id,
+            }
+        }
+        (b'3' | b'6', Some(Value::Array(args))) => Packet::Ack {
+            nsp,
+            payload: Payload::new(args),
+            id: id.ok_or(ParseError::InvalidAckId)?,
+        },
+        (b'4', Some(data @ (Value::Object(_) | Value::String(_)))) => {
+            Packet::ConnectError { nsp, data }
+        }
+        _ => return Err(ParseError::InvalidPayload),
+    };
+    Ok((packet, attachments))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn decode(text: &str) -> Packet {
+        let (packet, attachments) = decode_text(text).expect(text);
+        assert_eq!(attachments, 0, "{text}");
+        packet
+    }
+
+    fn event(nsp: &str, name: &str, args: Vec<Value>, id: Option<u64>) -> Packet {
+        Packet::Event {
+            nsp: nsp.into(),
+            event: name.into(),
+            payload: Payload::new(args),
+            id,
+        }
+    }
+
+    #[test]
+    fn connect_with_and_without_namespace_and_comma() {
+        let root = Packet::Connect {
+            nsp: "/".into(),
+            data: None,
+        };
+        assert_eq!(decode("0"), root);
+        let custom = Packet::Connect {
+            nsp: "/custom".into(),
+            data: None,
+        };
+        assert_eq!(decode("0/custom"), custom);
+        assert_eq!(decode("0/custom,"), custom);
+        assert_eq!(
+            decode(r#"0/admin,{"token":"123"}"#),
+            Packet::Connect {
+                nsp: "/admin".into(),
+                data: Some(json!({"token": "123"}))
+            }
+        );
+        assert_eq!(
+            Packet::Connect {
+                nsp: "/".into(),
+                data: Some(json!({"sid": "oSO0OpakMV_3jnilAAAA"}))
+            }
+            .encode_text(),
+            r#"0{"sid":"oSO0OpakMV_3jnilAAAA"}"#
+        );
+        assert_eq!(
+            Packet::Connect {
+                nsp: "/admin".into(),
+                data: Some(json!({"sid": "x"}))
+            }
+            .encode_text(),
+            r#"0/admin,{"sid":"x"}"#
+        );
+    }
+
+    #[test]
+    fn disconnect_and_connect_error() {
+        assert_eq!(decode("1"), Packet::Disconnect { nsp: "/".into() });
+        assert_eq!(
+            decode("1/admin,"),
+            Packet::Disconnect {
+                nsp: "/admin".into()
+            }
+        );
+        assert_eq!(
+            Packet::ConnectError {
+                nsp: "/random".into(),
+                data: json!({"message": "Invalid namespace"})
+            }
+            .encode_text(),
+            r#"4/random,{"message":"Invalid namespace"}"#
+        );
+    }
+
+    #[test]
+    fn events_keep_key_order_and_stay_compact() {
+        let text = r#"2["message",1,"2",{"3":[true],"b":1,"a":2}]"#;
+        let packet = decode(text);
+        assert_eq!(
+            packet,
+            event(
+                "/",
+                "message",
+                vec![json!(1), json!("2"), json!({"3":[true],"b":1,"a":2})],
+                None
+            )
+        );
+        assert_eq!(packet.encode_text(), text);
+        assert_eq!(
+            decode(r#"2/admin,456["project:delete",123]"#),
+            event("/admin", "project:delete", vec![json!(123)], Some(456))
+        );
+        assert_eq!(
+            event("/", "auth", vec![json!({})], None).encode_text(),
+            r#"2["auth",{}]"#
+        );
+    }
+
+    #[test]
+    fn acks() {
+        let text = r#"3456[1,"2",{"3":[false]}]"#;
+        let packet = decode(text);
+        assert_eq!(
+            packet,
+            Packet::Ack {
+                nsp: "/".into(),
+                payload: Payload::new(vec![json!(1), json!("2"), json!({"3":[false]})]),
+                id: 456
+            }
+        );
+        assert_eq!(packet.encode_text(), text);
+        assert_eq!(decode_text("3[]"), Err(ParseError::InvalidAckId));
+    }
+
+    #[test]
+    fn binary_event_waits_for_its_attachments() {
+        let mut decoder = Decoder::default();
+        let text = r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+        assert_eq!(decoder.feed(Data::from(text)), Ok(None));
+        assert_eq!(decoder.feed(Data::from(vec![1u8, 2, 3])), Ok(None));
+        let packet = decoder
+            .feed(Data::from(vec![4u8, 5, 6]))
+            .unwrap()
+            .expect("complete after two attachments");
+        let Packet::Event { payload, .. } = &packet else {
+            panic!("not an event: {packet:?}");
+        };
+        assert_eq!(payload.args, vec![placeholder(0), placeholder(1)]);
+        assert_eq!(
+            payload.binary,
+            vec![
+                Bytes::from_static(&[1, 2, 3]),
+                Bytes::from_static(&[4, 5, 6])
+            ]
+        );
+        assert_eq!(
+            packet.encode(),
+            vec![
+                Data::from(text),
+                Data::from(vec![1u8, 2, 3]),
+                Data::from(vec![4u8, 5, 6])
+            ]
+        );
+    }
+
+    #[test]
+    fn binary_ack_with_namespace_and_id() {
+        let text = r#"62-/admin,789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+        let (packet, attachments) = decode_text(text).unwrap();
+        assert_eq!(attachments, 2);
+        let mut payload = Payload::default();
+        payload.push_binary(vec![1u8]);
+        payload.push_binary(vec![2u8]);
+        let ack = Packet::Ack {
+            nsp: "/admin".into(),
+            payload,
+            id: 789,
+        };
+        assert_eq!(ack.encode_text(), text);
+        let Packet::Ack { id, nsp, .. } = packet else {
+            panic!("not an ack")
+        };
+        assert_eq!((id, nsp.as_str()), (789, "/admin"));
+    }
+
+    #[test]
+    fn invalid_packets_are_refused() {
+        assert_eq!(decode_text(""), Err(ParseError::UnknownType));
+        assert_eq!(decode_text("4abc"), Err(ParseError::InvalidPayload));
+        assert_eq!(decode_text("7"), Err(ParseError::UnknownType));
+        assert_eq!(decode_text("abc"), Err(ParseError::UnknownType));
+        assert_eq!(decode_text("2{}"), Err(ParseError::InvalidPayload));
+        assert_eq!(
+            decode_text(r#"2abc["message"]"#),
+            Err(ParseError::InvalidPayload)
+        );
+        assert_eq!(decode_text("2[]"), Err(ParseError::InvalidPayload));
+        assert_eq!(
+            decode_text(r#"2["disconnect"]"#),
+            Err(ParseError::InvalidPayload)
+        );
+        assert_eq!(
+            decode_text(r#"5["a"]"#),
+            Err(ParseError::IllegalAttachments)
+        );
+        assert_eq!(
+            decode_text(r#"50-["a"]"#),
+            Err(ParseError::IllegalAttachments)
+        );
+        assert_eq!(
+            decode_text(r#"599999-["a"]"#),
+            Err(ParseError::IllegalAttachments)
+        );
+        assert_eq!(decode_text(r#"1["a"]"#), Err(ParseError::InvalidPayload));
+        assert_eq!(decode_text(r#"0"auth""#), Err(ParseError::InvalidPayload));
+        assert_eq!(
+            decode_text(r#"299999999999999999999["a"]"#),
+            Err(ParseError::InvalidAckId)
+        );
+        let mut decoder = Decoder::default();
+        assert_eq!(
+            decoder.feed(Data::from(vec![1u8])),
+            Err(ParseError::UnexpectedBinary)
+        );
+    }
+}

@@ -1,0 +1,246 @@
+//! The Socket.IO server: configuration, namespaces, and the Engine.IO handler under them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix_web::web;
+use serde::Serialize;
+
+use super::adapter::{AdapterError, AdapterFactory, LocalAdapter, RemoteSocket};
+use super::broadcast::{BroadcastOperator, IntoRooms};
+use super::client::Client;
+use super::client_files::ClientFiles;
+use super::namespace::{
+    ConnectHandler, ConnectMiddleware, Namespace, NsHandlers, NsInner, ParentInner, ParentNamespace,
+};
+use super::packet::ROOT_NSP;
+use super::socket::EmitError;
+use crate::engine::{self, CloseReason, EngineConfig, EngineHandler, EngineIo, EngineSocket};
+
+/// Settings of a Socket.IO server, with Node socket.io's defaults.
+#[derive(Clone)]
+pub struct SocketIoConfig {
+    /// The Engine.IO layer; its `path` defaults to `/socket.io/`.
+    pub engine: EngineConfig,
+    /// How long a new connection may take to join a namespace before it is closed.
+    pub connect_timeout: Duration,
+    /// Builds each namespace's adapter; the in-memory one by default.
+    pub adapter: AdapterFactory,
+    /// Where the official client's `dist/` files are (`socket.io.js` …), to serve them at
+    /// `{path}socket.io.js`; `None` serves nothing.
+    pub client_dir: Option<PathBuf>,
+}
+
+impl Default for SocketIoConfig {
+    fn default() -> Self {
+        SocketIoConfig {
+            engine: EngineConfig {
+                path: "/socket.io/".into(),
+                ..EngineConfig::default()
+            },
+            connect_timeout: Duration::from_secs(45),
+            adapter: LocalAdapter::factory(),
+            client_dir: None,
+        }
+    }
+}
+
+pub(crate) struct ServerInner {
+    connect_timeout: Duration,
+    adapter: AdapterFactory,
+    namespaces: RwLock<HashMap<String, Namespace>>,
+    parents: RwLock<Vec<ParentNamespace>>,
+}
+
+impl ServerInner {
+    /// The namespace for a CONNECT: a static one, or a new child of the first parent whose
+    /// predicate accepts the name.
+    pub(crate) fn namespace(&self, name: &str) -> Option<Namespace> {
+        if let Some(ns) = self
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return Some(ns.clone());
+        }
+        let parents = self.parents.read().unwrap_or_else(|e| e.into_inner());
+        let parent = parents.iter().find(|p| (p.0.accepts)(name))?;
+        let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(ns) = namespaces.get(name) {
+            return Some(ns.clone());
+        }
+        let child = Namespace(NsInner::new(
+            name.to_owned(),
+            parent.0.handlers.clone(),
+            &self.adapter,
+        ));
+        namespaces.insert(name.to_owned(), child.clone());
+        parent
+            .0
+            .children
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child.clone());
+        Some(child)
+    }
+
+    fn of(&self, name: &str) -> Namespace {
+        let name = normalize(name);
+        let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        namespaces
+            .entry(name.clone())
+            .or_insert_with(|| {
+                Namespace(NsInner::new(
+                    name,
+                    Arc::new(NsHandlers::default()),
+                    &self.adapter,
+                ))
+            })
+            .clone()
+    }
+}
+
+fn normalize(name: &str) -> String {
+    if name.starts_with('/') {
+        name.to_owned()
+    } else {
+        format!("/{name}")
+    }
+}
+
+/// Connects Engine.IO sessions to Socket.IO clients.
+pub struct Handler(Arc<ServerInner>);
+
+impl EngineHandler for Handler {
+    type Data = Client;
+
+    fn on_open(&self, socket: &EngineSocket) -> Client {
+        Client::open(socket, self.0.connect_timeout)
+    }
+
+    fn on_message(&self, _: &EngineSocket, client: &Client, message: engine::Data) {
+        client.on_message(&self.0, message);
+    }
+
+    fn on_close(&self, _: &EngineSocket, client: &Client, reason: CloseReason) {
+        client.on_close(reason);
+    }
+}
+
+/// A Socket.IO v5 server, mounted into an actix-web `App` with [`SocketIo::mount`].
+///
+/// Cloning is cheap: build it once, clone it into the `HttpServer` factory.
+#[derive(Clone)]
+pub struct SocketIo {
+    inner: Arc<ServerInner>,
+    engine: EngineIo<Handler>,
+    client_files: Option<Arc<ClientFiles>>,
+}
+
+impl SocketIo {
+    pub fn new(config: SocketIoConfig) -> SocketIo {
+        let inner = Arc::new(ServerInner {
+            connect_timeout: config.connect_timeout,
+            adapter: config.adapter,
+            namespaces: RwLock::new(HashMap::new()),
+            parents: RwLock::new(Vec::new()),
+        });
+        inner.of(ROOT_NSP);
+        let client_files = config
+            .client_dir
+            .map(|dir| Arc::new(ClientFiles::load(&dir)));
+        SocketIo {
+            engine: EngineIo::new(config.engine, Handler(inner.clone())),
+            inner,
+            client_files,
+        }
+    }
+
+    /// Registers the endpoint (and the client files, if configured) under the path.
+    pub fn mount(&self, cfg: &mut web::ServiceConfig) {
+        if let Some(files) = &self.client_files {
+            files.mount(cfg, &self.engine.config().path);
+        }
+        self.engine.mount(cfg);
+    }
+
+    /// The namespace `name`, created if needed.
+    pub fn of(&self, name: &str) -> Namespace {
+        self.inner.of(name)
+    }
+
+    /// Dynamic namespaces: every name `accepts` allows is created on its first CONNECT.
+    pub fn dynamic(
+        &self,
+        accepts: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> ParentNamespace {
+        let parent = ParentNamespace(Arc::new(ParentInner {
+            accepts: Box::new(accepts),
+            handlers: Arc::new(NsHandlers::default()),
+            children: RwLock::new(Vec::new()),
+        }));
+        self.inner
+            .parents
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(parent.clone());
+        parent
+    }
+
+    /// The Engine.IO server underneath (session counts, settings).
+    pub fn engine(&self) -> &EngineIo<Handler> {
+        &self.engine
+    }
+
+    fn root(&self) -> Namespace {
+        self.inner.of(ROOT_NSP)
+    }
+
+    /// Runs for every socket joining `/`.
+    pub fn on_connect(&self, handler: impl ConnectHandler) {
+        self.root().on_connect(handler);
+    }
+
+    pub fn use_middleware(&self, middleware: impl ConnectMiddleware) {
+        self.root().use_middleware(middleware);
+    }
+
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.root().to(rooms)
+    }
+
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.root().except(rooms)
+    }
+
+    pub fn local(&self) -> BroadcastOperator {
+        self.root().local()
+    }
+
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.root().volatile()
+    }
+
+    pub fn emit(&self, event: &str, data: impl Serialize) -> Result<(), EmitError> {
+        self.root().emit(event, data)
+    }
+
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        self.root().fetch_sockets().await
+    }
+
+    pub async fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        self.root().sockets_join(rooms).await
+    }
+
+    pub async fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        self.root().sockets_leave(rooms).await
+    }
+
+    pub async fn disconnect_sockets(&self, close: bool) -> Result<(), AdapterError> {
+        self.root().disconnect_sockets(close).await
+    }
+}
