@@ -109,12 +109,25 @@ enum Heartbeat {
 }
 
 /// A WebSocket taking over a polling session.
+/// How long a long-poll that was pending when the probe came waits before its noop, as
+/// Node's upgrade check does. An upgrade that completes first ends it with an error, so a
+/// stray poll racing the upgrade never sees a successful answer.
+const PROBE_NOOP_DELAY: Duration = Duration::from_millis(100);
+
+/// How the pending long-poll ends, when it does not end with the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PollAnswer {
+    Packet(Packet),
+    /// The session moved to a WebSocket under it.
+    Refused,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Upgrade {
     id: UpgradeId,
     deadline: Instant,
-    /// The probe (`2probe`) arrived: long-polls are answered with noops from now on.
-    probed: bool,
+    /// When the probe (`2probe`) arrived: long-polls are answered with noops from then on.
+    probed_at: Option<Instant>,
 }
 
 /// Identifies one upgrade attempt (one probing WebSocket).
@@ -156,8 +169,8 @@ pub struct Session {
     events: VecDeque<Event>,
     /// A long-poll GET is waiting for packets.
     poll_pending: bool,
-    /// The one packet a pending GET receives when the session ends (close or noop).
-    poll_final: Option<Packet>,
+    /// The answer a pending GET receives instead of the outbox (a close, a noop, an error).
+    poll_final: Option<PollAnswer>,
     wakeups: Wakeups,
     limits: Limits,
 }
@@ -246,6 +259,7 @@ impl Session {
         via: TransportKind,
         now: Instant,
     ) -> Result<Option<Packet>, UnexpectedPacket> {
+        self.handle_timeout(now);
         if self.state == State::Closed {
             return Ok(None);
         }
@@ -257,17 +271,17 @@ impl Session {
         match packet {
             Packet::PingProbe if probing && self.upgrade.is_some() => {
                 if let Some(upgrade) = &mut self.upgrade {
-                    upgrade.probed = true;
+                    upgrade.probed_at = Some(now);
                 }
-                // Ends a pending long-poll with a noop so the client can pause polling.
-                self.wakeups.transmit = true;
+                // A pending long-poll ends with a noop soon, so the client can pause polling.
+                self.wakeups.timer = true;
                 Ok(Some(Packet::PongProbe))
             }
             Packet::Upgrade if probing && self.upgrade.is_some() => {
                 self.upgrade = None;
                 self.transport = via;
                 if self.poll_pending {
-                    self.poll_final = Some(Packet::Noop);
+                    self.poll_final = Some(PollAnswer::Refused);
                 }
                 self.wakeups = Wakeups {
                     transmit: true,
@@ -320,6 +334,7 @@ impl Session {
     /// A WebSocket with this session's sid asks to take over. Refused while another
     /// upgrade runs or after one completed.
     pub fn start_upgrade(&mut self, now: Instant) -> Result<UpgradeId, SessionError> {
+        self.handle_timeout(now);
         match self.state {
             State::Open => {}
             _ => return Err(SessionError::Closed),
@@ -332,7 +347,7 @@ impl Session {
         self.upgrade = Some(Upgrade {
             id,
             deadline: now + self.limits.upgrade_timeout,
-            probed: false,
+            probed_at: None,
         });
         self.wakeups.timer = true;
         Ok(id)
@@ -347,7 +362,9 @@ impl Session {
     }
 
     /// A long-poll GET arrives. It then waits until [`Session::take_poll`] gives it packets.
-    pub fn start_poll(&mut self) -> Result<(), SessionError> {
+    /// A deadline that has passed counts first, even if its timer has not fired yet.
+    pub fn start_poll(&mut self, now: Instant) -> Result<(), SessionError> {
+        self.handle_timeout(now);
         if self.state == State::Closed {
             return Err(SessionError::Closed);
         }
@@ -360,29 +377,37 @@ impl Session {
             return Err(SessionError::PollOverlap);
         }
         self.poll_pending = true;
+        if self.probed() {
+            // The client is probing a WebSocket: this poll ends empty at once, and what is
+            // queued waits for the new transport.
+            self.poll_final = Some(PollAnswer::Packet(Packet::Noop));
+        }
         Ok(())
     }
 
+    fn probed(&self) -> bool {
+        self.upgrade.is_some_and(|u| u.probed_at.is_some())
+    }
+
+    /// When a poll that was pending at the probe gets its noop.
+    fn probe_noop_at(&self) -> Option<Instant> {
+        let probed_at = self.upgrade?.probed_at?;
+        (self.poll_pending && self.poll_final.is_none()).then_some(probed_at + PROBE_NOOP_DELAY)
+    }
+
     /// The answer for the pending long-poll GET, once there is one; it ends that poll.
-    pub fn take_poll(&mut self) -> Option<Vec<Packet>> {
+    pub fn take_poll(&mut self) -> Option<Result<Vec<Packet>, SessionError>> {
         if !self.poll_pending {
             return None;
         }
-        let packets = if let Some(last) = self.poll_final.take() {
-            vec![last]
-        } else if self.upgrade.is_some_and(|u| u.probed) {
-            // The client is probing a WebSocket: the poll ends empty and the queued
-            // packets wait for the new transport.
-            vec![Packet::Noop]
-        } else if self.transport != TransportKind::Polling {
-            vec![Packet::Noop]
-        } else if self.outbox.is_empty() {
-            return None;
-        } else {
-            self.drain_outbox()
+        let answer = match self.poll_final.take() {
+            Some(PollAnswer::Packet(last)) => Ok(vec![last]),
+            Some(PollAnswer::Refused) => Err(SessionError::TransportMismatch),
+            None if self.probed() || self.outbox.is_empty() => return None,
+            None => Ok(self.drain_outbox()),
         };
         self.poll_pending = false;
-        Some(packets)
+        Some(answer)
     }
 
     /// The pending GET went away before it was answered (the client aborted it).
@@ -410,6 +435,10 @@ impl Session {
                 return;
             }
             _ => {}
+        }
+        if self.probe_noop_at().is_some_and(|at| now >= at) {
+            self.poll_final = Some(PollAnswer::Packet(Packet::Noop));
+            self.wakeups.transmit = true;
         }
         if let Some(upgrade) = self.upgrade {
             if now >= upgrade.deadline {
@@ -441,10 +470,15 @@ impl Session {
             State::Closing(at) => Some(at),
             State::Open => None,
         };
-        [Some(heartbeat), self.upgrade.map(|u| u.deadline), closing]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            Some(heartbeat),
+            self.upgrade.map(|u| u.deadline),
+            self.probe_noop_at(),
+            closing,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next event for the application.
@@ -478,7 +512,7 @@ impl Session {
         self.state = State::Closed;
         self.upgrade = None;
         if self.poll_pending {
-            self.poll_final = Some(last);
+            self.poll_final = Some(PollAnswer::Packet(last));
         }
         // A WebSocket transport closes its socket instead of sending packets.
         self.outbox.clear();
@@ -512,8 +546,8 @@ mod tests {
 
     fn polling(now: Instant) -> Session {
         let mut s = Session::new("sid".into(), TransportKind::Polling, limits(), now);
-        s.start_poll().unwrap();
-        let open = s.take_poll().unwrap();
+        s.start_poll(now).unwrap();
+        let open = s.take_poll().unwrap().unwrap();
         assert_eq!(
             encode_payload(&open),
             r#"0{"sid":"sid","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#
@@ -522,7 +556,8 @@ mod tests {
     }
 
     fn poll_text(s: &mut Session) -> Option<String> {
-        s.take_poll().map(|p| encode_payload(&p))
+        s.take_poll()
+            .map(|p| encode_payload(&p.expect("an answer, not an error")))
     }
 
     #[test]
@@ -540,8 +575,7 @@ mod tests {
         let t0 = Instant::now();
         let mut s = polling(t0);
         assert_eq!(s.poll_timeout(), Some(t0 + 300 * MS));
-        s.handle_timeout(t0 + 299 * MS);
-        s.start_poll().unwrap();
+        s.start_poll(t0 + 299 * MS).unwrap();
         assert_eq!(poll_text(&mut s), None);
         s.handle_timeout(t0 + 300 * MS);
         assert_eq!(poll_text(&mut s).as_deref(), Some("2"));
@@ -566,8 +600,21 @@ mod tests {
             s.poll_event(),
             Some(Event::Closed(CloseReason::PingTimeout))
         );
-        assert_eq!(s.start_poll(), Err(SessionError::Closed));
+        assert_eq!(s.start_poll(t0), Err(SessionError::Closed));
         assert_eq!(s.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_poll_after_the_pong_deadline_finds_the_session_closed() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.handle_timeout(t0 + 300 * MS);
+        // The timer has not fired yet; the input's own clock decides.
+        assert_eq!(s.start_poll(t0 + 500 * MS), Err(SessionError::Closed));
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::PingTimeout))
+        );
     }
 
     #[test]
@@ -579,7 +626,7 @@ mod tests {
         assert_eq!(s.poll_event(), Some(Event::Message(Data::from("hello"))));
         assert!(s.send(Data::from("a")));
         assert!(s.send(Data::from(vec![1u8, 2, 3, 4])));
-        s.start_poll().unwrap();
+        s.start_poll(t0).unwrap();
         assert_eq!(poll_text(&mut s).as_deref(), Some("4a\x1ebAQIDBA=="));
     }
 
@@ -588,7 +635,7 @@ mod tests {
         let t0 = Instant::now();
         let mut s = polling(t0);
         assert!(!s.is_writable());
-        s.start_poll().unwrap();
+        s.start_poll(t0).unwrap();
         assert!(s.is_writable());
         let ws = Session::new("x".into(), TransportKind::WebSocket, limits(), t0);
         assert!(ws.is_writable());
@@ -598,8 +645,8 @@ mod tests {
     fn overlapping_polls_close_the_session() {
         let t0 = Instant::now();
         let mut s = polling(t0);
-        s.start_poll().unwrap();
-        assert_eq!(s.start_poll(), Err(SessionError::PollOverlap));
+        s.start_poll(t0).unwrap();
+        assert_eq!(s.start_poll(t0), Err(SessionError::PollOverlap));
         assert_eq!(poll_text(&mut s).as_deref(), Some("1"));
         assert!(s.is_closed());
         assert_eq!(
@@ -612,10 +659,10 @@ mod tests {
     fn client_close_answers_the_pending_poll_with_noop() {
         let t0 = Instant::now();
         let mut s = polling(t0);
-        s.start_poll().unwrap();
+        s.start_poll(t0).unwrap();
         s.recv(Packet::Close, TransportKind::Polling, t0).unwrap();
         assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
-        assert_eq!(s.start_poll(), Err(SessionError::Closed));
+        assert_eq!(s.start_poll(t0), Err(SessionError::Closed));
         assert_eq!(
             s.poll_event(),
             Some(Event::Closed(CloseReason::TransportClose))
@@ -626,7 +673,7 @@ mod tests {
     fn aborted_poll_closes_the_session() {
         let t0 = Instant::now();
         let mut s = polling(t0);
-        s.start_poll().unwrap();
+        s.start_poll(t0).unwrap();
         s.poll_aborted();
         assert!(s.is_closed());
         assert_eq!(
@@ -641,7 +688,7 @@ mod tests {
         let mut s = polling(t0);
         s.fail();
         assert!(s.is_closed());
-        assert_eq!(s.start_poll(), Err(SessionError::Closed));
+        assert_eq!(s.start_poll(t0), Err(SessionError::Closed));
     }
 
     #[test]
@@ -649,15 +696,15 @@ mod tests {
         let t0 = Instant::now();
         let mut s = polling(t0);
         s.send(Data::from("queued"));
-        s.start_poll().unwrap();
+        s.start_poll(t0).unwrap();
         assert_eq!(poll_text(&mut s).as_deref(), Some("4queued"));
         s.start_upgrade(t0).unwrap();
-        s.start_poll().unwrap();
         let reply = s
             .recv(Packet::PingProbe, TransportKind::WebSocket, t0)
             .unwrap();
         assert_eq!(reply, Some(Packet::PongProbe));
-        // The pending GET is answered with a noop at once.
+        // A GET during the upgrade is answered with a noop at once.
+        s.start_poll(t0).unwrap();
         assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
         s.send(Data::from("after"));
         s.recv(Packet::Upgrade, TransportKind::WebSocket, t0)
@@ -668,8 +715,37 @@ mod tests {
             "4after",
             "packets queued during the upgrade go over the WebSocket"
         );
-        assert_eq!(s.start_poll(), Err(SessionError::TransportMismatch));
+        assert_eq!(s.start_poll(t0), Err(SessionError::TransportMismatch));
         assert_eq!(s.start_upgrade(t0), Err(SessionError::TransportMismatch));
+    }
+
+    #[test]
+    fn a_poll_pending_at_the_probe_gets_its_noop_after_the_delay() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.recv(Packet::Pong, TransportKind::Polling, t0).unwrap();
+        s.start_upgrade(t0).unwrap();
+        s.start_poll(t0).unwrap();
+        s.recv(Packet::PingProbe, TransportKind::WebSocket, t0)
+            .unwrap();
+        assert_eq!(poll_text(&mut s), None);
+        assert_eq!(s.poll_timeout(), Some(t0 + PROBE_NOOP_DELAY));
+        s.handle_timeout(t0 + PROBE_NOOP_DELAY);
+        assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
+    }
+
+    #[test]
+    fn a_poll_still_pending_when_the_upgrade_completes_is_refused() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.start_upgrade(t0).unwrap();
+        s.start_poll(t0).unwrap();
+        s.recv(Packet::PingProbe, TransportKind::WebSocket, t0)
+            .unwrap();
+        s.recv(Packet::Upgrade, TransportKind::WebSocket, t0)
+            .unwrap();
+        assert_eq!(s.take_poll(), Some(Err(SessionError::TransportMismatch)));
+        assert!(!s.is_closed());
     }
 
     #[test]
@@ -677,15 +753,13 @@ mod tests {
         let t0 = Instant::now();
         let mut s = polling(t0);
         let id = s.start_upgrade(t0).unwrap();
-        s.start_poll().unwrap();
-        // Before the probe, a long-poll still waits for data.
-        assert_eq!(poll_text(&mut s), None);
         s.recv(Packet::PingProbe, TransportKind::WebSocket, t0)
             .unwrap();
+        s.start_poll(t0).unwrap();
         assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
         s.abandon_upgrade(id);
         s.send(Data::from("still polling"));
-        s.start_poll().unwrap();
+        s.start_poll(t0).unwrap();
         assert_eq!(poll_text(&mut s).as_deref(), Some("4still polling"));
         assert!(s.start_upgrade(t0).is_ok(), "a new probe may start");
     }
@@ -721,7 +795,7 @@ mod tests {
         s.close(t0);
         assert!(!s.send(Data::from("too late")));
         assert!(!s.is_closed());
-        s.start_poll().unwrap();
+        s.start_poll(t0).unwrap();
         assert_eq!(poll_text(&mut s).as_deref(), Some("4bye\x1e1"));
         assert!(s.is_closed());
         assert_eq!(

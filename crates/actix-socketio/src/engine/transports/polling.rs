@@ -24,8 +24,8 @@ pub(crate) fn handshake<H: EngineHandler>(
 ) -> HttpResponse {
     let entry = inner.open(req, TransportKind::Polling);
     let packets = inner.update(&entry, |s| {
-        s.start_poll().ok();
-        s.take_poll()
+        s.start_poll(Instant::now()).ok();
+        s.take_poll().and_then(Result::ok)
     });
     actix_web::rt::spawn(drive_timers(inner.clone(), entry.clone()));
     let mut response = HttpResponse::Ok();
@@ -64,11 +64,8 @@ pub(crate) async fn get<H: EngineHandler>(
     entry: Arc<Entry<H>>,
 ) -> Result<HttpResponse, EngineError> {
     inner
-        .update(&entry, |s| s.start_poll())
-        .map_err(|error| match error {
-            SessionError::Closed => EngineError::UnknownSid,
-            SessionError::PollOverlap | SessionError::TransportMismatch => EngineError::BadRequest,
-        })?;
+        .update(&entry, |s| s.start_poll(Instant::now()))
+        .map_err(refusal)?;
     let mut pending = PendingPoll {
         inner,
         entry: &entry,
@@ -82,9 +79,17 @@ pub(crate) async fn get<H: EngineHandler>(
         woken.await;
     };
     pending.answered = true;
+    let packets = packets.map_err(refusal)?;
     Ok(HttpResponse::Ok()
         .content_type(TEXT_PLAIN)
         .body(encode_payload(&packets)))
+}
+
+fn refusal(error: SessionError) -> EngineError {
+    match error {
+        SessionError::Closed => EngineError::UnknownSid,
+        SessionError::PollOverlap | SessionError::TransportMismatch => EngineError::BadRequest,
+    }
 }
 
 /// A POST of packets from the client. The answer `ok` is sent after every message has been
