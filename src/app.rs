@@ -1,0 +1,167 @@
+//! Shared state and the app factory used by `main` and the integration tests.
+
+use actix_files::Files;
+use actix_session::{
+    config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
+};
+use actix_web::{
+    body::MessageBody,
+    cookie::SameSite,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    http::StatusCode,
+    middleware::{from_fn, ErrorHandlers},
+    web, App, HttpResponse,
+};
+use tera::{Context, Tera};
+
+use crate::{
+    config::Config,
+    error::{self, AppError, StartupError},
+    logging, routes,
+    ws::{self, WsConnections},
+};
+
+pub const SESSION_COOKIE_NAME: &str = "gif-chat.sid";
+
+/// Templates every page needs; checked at startup so a bad `TEMPLATES_DIR` fails fast.
+const REQUIRED_TEMPLATES: [&str; 4] = ["layout.html", "index.html", "error.html", "ws-demo.html"];
+
+/// Built once in `main` (or a test) and shared by every worker through `web::Data`.
+pub struct AppState {
+    config: Config,
+    templates: Tera,
+    ws_connections: WsConnections,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Result<Self, StartupError> {
+        let mut templates = Tera::new(&config.templates_glob).map_err(StartupError::Templates)?;
+        // Autoescaping stays on for .html; this escaper only spares `/` (Tera's default turns
+        // it into `&#x2F;`), which is harmless in text and quoted attributes.
+        templates.set_escape_fn(escape_html);
+        if let Some(name) = REQUIRED_TEMPLATES
+            .into_iter()
+            .find(|name| templates.get_template(name).is_err())
+        {
+            return Err(StartupError::MissingTemplate {
+                name,
+                glob: config.templates_glob,
+            });
+        }
+        if !config.static_dir.is_dir() {
+            return Err(StartupError::StaticDir(
+                config.static_dir.display().to_string(),
+            ));
+        }
+        Ok(AppState {
+            config,
+            templates,
+            ws_connections: WsConnections::default(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Raw `/ws` connections whose task is still running.
+    pub fn live_ws_connections(&self) -> usize {
+        self.ws_connections.live()
+    }
+
+    pub(crate) fn ws_connections(&self) -> &WsConnections {
+        &self.ws_connections
+    }
+
+    /// Renders a page as a 200 HTML response.
+    pub(crate) fn page(&self, template: &str, context: &Context) -> Result<HttpResponse, AppError> {
+        let html = self.templates.render(template, context)?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(html))
+    }
+
+    /// The error template; never fails, since it is what failures are shown with.
+    pub(crate) fn render_error(
+        &self,
+        status: StatusCode,
+        message: &str,
+        details: Option<&str>,
+    ) -> String {
+        let mut context = Context::new();
+        context.insert("status", &status.as_u16());
+        context.insert("message", message);
+        context.insert("details", &details);
+        self.templates
+            .render("error.html", &context)
+            .unwrap_or_else(|err| {
+                log::error!("error template failed: {err:?}");
+                error::fallback_page(status, message)
+            })
+    }
+}
+
+fn escape_html(input: &str) -> String {
+    let mut output = String::with_capacity(input.len());
+    for c in input.chars() {
+        match c {
+            '&' => output.push_str("&amp;"),
+            '<' => output.push_str("&lt;"),
+            '>' => output.push_str("&gt;"),
+            '"' => output.push_str("&quot;"),
+            '\'' => output.push_str("&#x27;"),
+            _ => output.push(c),
+        }
+    }
+    output
+}
+
+/// Routes and static files.
+pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+    cfg.route("/", web::get().to(routes::index))
+        .route("/ws-demo", web::get().to(routes::ws_demo))
+        .route("/ws", web::get().to(ws::upgrade))
+        .service(
+            Files::new("/static", &state.config().static_dir)
+                .default_handler(web::to(error::not_found)),
+        );
+
+    // ---- Socket.IO / Engine.IO mount (section 12.3) ----------------------------------------
+    // The actix-socketio service (client path "/socket.io") and the /socketio-demo page are
+    // registered here; index.html already links /socketio-demo.
+    // ----------------------------------------------------------------------------------------
+}
+
+/// The whole application: middleware, shared state, routes, 404 fallback.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let session = SessionMiddleware::builder(
+        CookieSessionStore::default(),
+        state.config().cookie_key.clone(),
+    )
+    .cookie_name(SESSION_COOKIE_NAME.to_owned())
+    .cookie_content_security(CookieContentSecurity::Private)
+    .cookie_http_only(true)
+    .cookie_same_site(SameSite::Lax)
+    // Plain http in development, as in the book (`secure: false`).
+    .cookie_secure(false)
+    .build();
+
+    App::new()
+        .app_data(state.clone())
+        .configure(|cfg| configure(cfg, &state))
+        .default_service(web::to(error::not_found))
+        // Last `wrap` runs first: the logger sees the final status and size.
+        .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
+        .wrap(session)
+        .wrap(from_fn(logging::log_request))
+}

@@ -1,0 +1,162 @@
+//! Settings read from the environment (and `.env`, which `main` loads first).
+//!
+//! | variable              | default                       |
+//! |-----------------------|-------------------------------|
+//! | `PORT`                | 8005                          |
+//! | `COOKIE_SECRET`       | required                      |
+//! | `RUST_LOG`            | `info` (read by env_logger)   |
+//! | `APP_ENV`             | anything but `production` = development |
+//! | `WS_DEMO_INTERVAL_MS` | 3000                          |
+//! | `TEMPLATES_DIR`       | `<crate>/templates`           |
+//! | `STATIC_DIR`          | `<crate>/static`              |
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use actix_web::cookie::Key;
+use hkdf::Hkdf;
+use sha2::Sha512;
+
+pub const DEFAULT_PORT: u16 = 8005;
+/// Filter used when `RUST_LOG` is unset.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+/// How often `/ws` pushes its message, like the book's `setInterval(..., 3000)`.
+pub const DEFAULT_WS_DEMO_INTERVAL: Duration = Duration::from_millis(3000);
+/// Absolute, so the app finds its files whatever the working directory is.
+pub const DEFAULT_TEMPLATES_GLOB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/**/*");
+pub const DEFAULT_STATIC_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
+
+const MAX_WS_DEMO_INTERVAL_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Secrets shorter than this still work (HKDF stretches them) but earn a warning.
+const MIN_SECRET_BYTES: usize = 16;
+/// Fixed per-app salt: changing it invalidates every issued session cookie.
+const KEY_SALT: &[u8] = b"gif-chat/cookie-key/v1";
+const KEY_INFO: &[u8] = b"actix-session private cookie";
+
+#[derive(Clone)]
+pub struct Config {
+    pub port: u16,
+    /// 64-byte signing + encryption key for the session cookie.
+    pub cookie_key: Key,
+    pub app_env: AppEnv,
+    pub ws_demo_interval: Duration,
+    /// Tera glob, e.g. `/srv/gif-chat/templates/**/*`.
+    pub templates_glob: String,
+    pub static_dir: PathBuf,
+}
+
+// Hand-written so the cookie key never ends up in a log line.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("port", &self.port)
+            .field("cookie_key", &"<redacted>")
+            .field("app_env", &self.app_env)
+            .field("ws_demo_interval", &self.ws_demo_interval)
+            .field("templates_glob", &self.templates_glob)
+            .field("static_dir", &self.static_dir)
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+impl AppEnv {
+    pub fn is_production(self) -> bool {
+        self == AppEnv::Production
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "COOKIE_SECRET is not set: add COOKIE_SECRET=<some secret> to .env or the environment"
+    )]
+    MissingCookieSecret,
+    #[error("{name}={value:?} is invalid: expected {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the config from any variable lookup, so tests never touch the process environment.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let secret = var("COOKIE_SECRET")
+            .filter(|secret| !secret.is_empty())
+            .ok_or(ConfigError::MissingCookieSecret)?;
+        if secret.len() < MIN_SECRET_BYTES {
+            log::warn!(
+                "COOKIE_SECRET is only {} bytes; use at least {MIN_SECRET_BYTES} random bytes outside development",
+                secret.len()
+            );
+        }
+
+        let port = match var("PORT") {
+            Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "PORT",
+                value,
+                expected: "a port number (0-65535)",
+            })?,
+            None => DEFAULT_PORT,
+        };
+
+        let ws_demo_interval = match var("WS_DEMO_INTERVAL_MS") {
+            // Zero would panic in tokio's interval, and absurdly large values overflow `Instant`.
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(ms) if (1..=MAX_WS_DEMO_INTERVAL_MS).contains(&ms) => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "WS_DEMO_INTERVAL_MS",
+                        value,
+                        expected: "milliseconds between 1 and 86400000 (one day)",
+                    })
+                }
+            },
+            None => DEFAULT_WS_DEMO_INTERVAL,
+        };
+
+        // Case-insensitive so a stray "Production" does not leak error details.
+        let app_env = match var("APP_ENV") {
+            Some(env) if env.trim().eq_ignore_ascii_case("production") => AppEnv::Production,
+            _ => AppEnv::Development,
+        };
+
+        let templates_glob = match var("TEMPLATES_DIR") {
+            Some(dir) => format!("{}/**/*", dir.trim_end_matches('/')),
+            None => DEFAULT_TEMPLATES_GLOB.to_owned(),
+        };
+        let static_dir = var("STATIC_DIR").map_or_else(|| DEFAULT_STATIC_DIR.into(), PathBuf::from);
+
+        Ok(Config {
+            port,
+            cookie_key: derive_cookie_key(&secret),
+            app_env,
+            ws_demo_interval,
+            templates_glob,
+            static_dir,
+        })
+    }
+}
+
+/// Stretches a secret of any length into the 64-byte key actix-session requires
+/// (`Key::from` panics on anything shorter).
+pub fn derive_cookie_key(secret: &str) -> Key {
+    let mut okm = [0u8; 64];
+    Hkdf::<Sha512>::new(Some(KEY_SALT), secret.as_bytes())
+        .expand(KEY_INFO, &mut okm)
+        // unwrap: HKDF-SHA512 can expand up to 255 * 64 bytes; 64 always fits.
+        .unwrap();
+    Key::from(&okm)
+}

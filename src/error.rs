@@ -1,0 +1,142 @@
+//! Error types and the HTML error page (the book's final `app.use((err, req, res, next) => ...)`).
+
+use std::{error::Error as _, fmt};
+
+use actix_session::SessionInsertError;
+use actix_web::{
+    body::MessageBody,
+    dev::ServiceResponse,
+    http::{
+        header::{self, HeaderValue},
+        Method, StatusCode,
+    },
+    middleware::ErrorHandlerResponse,
+    web, HttpRequest, HttpResponse, ResponseError,
+};
+
+use crate::{app::AppState, config::ConfigError};
+
+/// Failures of the app's own handlers.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{method} {path} 라우터가 존재하지 않습니다.")]
+    NotFound { method: Method, path: String },
+    #[error("페이지를 만들지 못했습니다.")]
+    Template(#[from] tera::Error),
+    #[error("세션을 저장하지 못했습니다.")]
+    Session(#[from] SessionInsertError),
+}
+
+// The default text body is never shown: `render_error_page` replaces it with the error template.
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Template(_) | AppError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Why the server could not start; `main` returns it.
+#[derive(thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not read .env: {0}")]
+    DotEnv(#[from] dotenvy::Error),
+    #[error("could not load templates: {0}")]
+    Templates(#[source] tera::Error),
+    #[error("template {name} not found under {glob}")]
+    MissingTemplate { name: &'static str, glob: String },
+    #[error("static directory {0} does not exist")]
+    StaticDir(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+// `main` returning Err prints the Debug form; make that the one-line explanation.
+impl fmt::Debug for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Default service for unmatched routes (and missing static files).
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound {
+        method: req.method().clone(),
+        // The path actix routed on: percent-decoded (except %, / and +), so `/채팅` reads as typed.
+        path: req.match_info().as_str().to_owned(),
+    })
+}
+
+/// `ErrorHandlers` hook: gives every 4xx/5xx response without a body of its own (actix's
+/// plain-text error bodies, bare statuses such as 405) the HTML error page.
+pub fn render_error_page<B: MessageBody>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if has_own_body(res.response().headers()) {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+
+    let (req, res) = res.into_parts();
+    let status = res.status();
+    let (message, details) = describe(status, res.error());
+    let html = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => {
+            let details = details.filter(|_| !state.config().app_env.is_production());
+            state.render_error(status, &message, details.as_deref())
+        }
+        None => fallback_page(status, &message),
+    };
+
+    let mut res = res.set_body(html);
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    let res = ServiceResponse::new(req, res)
+        .map_into_boxed_body()
+        .map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// Minimal page for when the error template itself cannot be rendered.
+pub(crate) fn fallback_page(status: StatusCode, message: &str) -> String {
+    format!(
+        "<!DOCTYPE html><meta charset=\"utf-8\"><title>{code}</title><h1>{message}</h1><h2>{code}</h2>",
+        code = status.as_u16(),
+        message = tera::escape_html(message),
+    )
+}
+
+/// Responses that already carry HTML, JSON, etc. are left alone (e.g. protocol errors of a
+/// mounted service); only actix's default text bodies and empty responses are replaced.
+fn has_own_body(headers: &header::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| !value.starts_with("text/plain"))
+}
+
+/// The page's message and its debug details (the book's `err.stack`).
+fn describe(status: StatusCode, error: Option<&actix_web::Error>) -> (String, Option<String>) {
+    let reason = status.canonical_reason().unwrap_or("Error").to_owned();
+    match error {
+        Some(err) => match err.as_error::<AppError>() {
+            Some(app_err) => (app_err.to_string(), Some(error_chain(app_err))),
+            None => (reason, Some(format!("{err}\n{err:?}"))),
+        },
+        None => (reason, None),
+    }
+}
+
+fn error_chain(err: &AppError) -> String {
+    let mut chain = format!("{err:?}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(&format!("\ncaused by: {cause}"));
+        source = cause.source();
+    }
+    chain
+}

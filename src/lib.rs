@@ -1,0 +1,11 @@
+//! gif-chat: chapter 12 of the Node.js textbook (real-time GIF chat) on actix-web.
+//!
+//! `main` only boots; everything else lives here so the integration tests can build the
+//! exact same app with [`app::build_app`].
+
+pub mod app;
+pub mod config;
+pub mod error;
+mod logging;
+mod routes;
+pub mod ws;

@@ -1,0 +1,91 @@
+//! Config parsing, without touching the process environment.
+
+use std::{collections::HashMap, time::Duration};
+
+use gif_chat::config::{
+    derive_cookie_key, AppEnv, Config, ConfigError, DEFAULT_PORT, DEFAULT_STATIC_DIR,
+    DEFAULT_TEMPLATES_GLOB, DEFAULT_WS_DEMO_INTERVAL,
+};
+
+fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_vars(|name| vars.get(name).cloned())
+}
+
+#[test]
+fn defaults_match_the_book() {
+    let config = from(&[("COOKIE_SECRET", "gifchat")]).expect("a short secret is accepted");
+    assert_eq!(config.port, DEFAULT_PORT);
+    assert_eq!(config.port, 8005);
+    assert_eq!(config.app_env, AppEnv::Development);
+    assert_eq!(config.ws_demo_interval, DEFAULT_WS_DEMO_INTERVAL);
+    assert_eq!(config.ws_demo_interval, Duration::from_secs(3));
+    assert_eq!(config.templates_glob, DEFAULT_TEMPLATES_GLOB);
+    assert_eq!(config.static_dir.to_str(), Some(DEFAULT_STATIC_DIR));
+    // Absolute, so the working directory does not matter.
+    assert!(config.static_dir.is_absolute());
+}
+
+#[test]
+fn missing_or_empty_cookie_secret_is_an_error_not_a_panic() {
+    assert!(matches!(from(&[]), Err(ConfigError::MissingCookieSecret)));
+    assert!(matches!(
+        from(&[("COOKIE_SECRET", "")]),
+        Err(ConfigError::MissingCookieSecret)
+    ));
+    let message = ConfigError::MissingCookieSecret.to_string();
+    assert!(message.contains("COOKIE_SECRET") && !message.contains('\n'));
+}
+
+#[test]
+fn cookie_key_is_derived_deterministically() {
+    let a = derive_cookie_key("gifchat");
+    let b = derive_cookie_key("gifchat");
+    let c = derive_cookie_key("gifchat2");
+    assert_eq!(a.master().len(), 64);
+    assert_eq!(a.master(), b.master());
+    assert_ne!(a.master(), c.master());
+    // Even a one-byte secret yields a full key.
+    assert_eq!(derive_cookie_key("x").master().len(), 64);
+}
+
+#[test]
+fn values_are_parsed_and_validated() {
+    let config = from(&[
+        ("COOKIE_SECRET", "a long enough cookie secret"),
+        ("PORT", "9000"),
+        ("APP_ENV", "Production"),
+        ("WS_DEMO_INTERVAL_MS", "50"),
+        ("TEMPLATES_DIR", "/srv/templates/"),
+        ("STATIC_DIR", "/srv/static"),
+    ])
+    .expect("valid config");
+    assert_eq!(config.port, 9000);
+    assert!(config.app_env.is_production());
+    assert_eq!(config.ws_demo_interval, Duration::from_millis(50));
+    assert_eq!(config.templates_glob, "/srv/templates/**/*");
+    assert_eq!(config.static_dir.to_str(), Some("/srv/static"));
+
+    for (name, value) in [
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("WS_DEMO_INTERVAL_MS", "0"),
+        ("WS_DEMO_INTERVAL_MS", "-5"),
+        ("WS_DEMO_INTERVAL_MS", "18446744073709551615"),
+    ] {
+        let result = from(&[("COOKIE_SECRET", "secret"), (name, value)]);
+        assert!(
+            matches!(result, Err(ConfigError::Invalid { name: n, .. }) if n == name),
+            "{name}={value} should be rejected"
+        );
+    }
+}
+
+#[test]
+fn debug_output_never_shows_the_key() {
+    let config = from(&[("COOKIE_SECRET", "gifchat")]).expect("valid config");
+    assert!(format!("{config:?}").contains("<redacted>"));
+}

@@ -1,0 +1,193 @@
+//! HTTP side of the app: pages, 404/400 error pages, static files, session cookie.
+
+mod common;
+
+use actix_web::http::{header, StatusCode};
+use common::{config, TestServer};
+use gif_chat::app::SESSION_COOKIE_NAME;
+
+struct Page {
+    status: StatusCode,
+    content_type: String,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+async fn fetch(request: awc::ClientRequest) -> Page {
+    let mut res = request.send().await.expect("request succeeds");
+    let header_str = |value: &header::HeaderValue| value.to_str().unwrap_or_default().to_owned();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(header_str)
+        .unwrap_or_default();
+    let set_cookies = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .map(header_str)
+        .collect();
+    let body = res.body().await.expect("body is readable");
+    Page {
+        status: res.status(),
+        content_type,
+        set_cookies,
+        body: String::from_utf8(body.to_vec()).expect("body is UTF-8"),
+    }
+}
+
+async fn get(srv: &TestServer, path: &str) -> Page {
+    fetch(awc::Client::default().get(srv.url(path))).await
+}
+
+#[actix_rt::test]
+async fn index_renders_the_chat_title_and_demo_links() {
+    let srv = TestServer::start(config("development"));
+    let page = get(&srv, "/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    assert!(page.body.contains("<title>GIF 채팅방</title>"));
+    assert!(page.body.contains("href=\"/ws-demo\""));
+    assert!(page.body.contains("href=\"/socketio-demo\""));
+    assert!(page.body.contains("href=\"/static/main.css\""));
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn ws_demo_page_loads_its_script() {
+    let srv = TestServer::start(config("development"));
+    let page = get(&srv, "/ws-demo").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("src=\"/static/ws-demo.js\""));
+    assert!(page.body.contains("id=\"ws-messages\""));
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn unknown_route_is_a_404_error_page() {
+    let srv = TestServer::start(config("development"));
+    let page = get(&srv, "/nope").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    assert!(page.body.contains("GET /nope 라우터가 존재하지 않습니다."));
+    assert!(page.body.contains("<h2>404</h2>"));
+    // Development shows the details block.
+    assert!(page.body.contains("class=\"error-details\""));
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn unknown_method_on_a_known_path_is_a_404_error_page_too() {
+    let srv = TestServer::start(config("development"));
+    let page = fetch(awc::Client::default().post(srv.url("/"))).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("POST / 라우터가 존재하지 않습니다."));
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn path_in_the_error_message_is_html_escaped() {
+    let srv = TestServer::start(config("development"));
+    let page = get(&srv, "/%3Cscript%3Ealert(1)%3C/script%3E").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page
+        .body
+        .contains("GET /&lt;script&gt;alert(1)&lt;/script&gt; 라우터가"));
+    assert!(!page.body.contains("<script>alert"));
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn production_hides_error_details() {
+    let srv = TestServer::start(config("production"));
+    let page = get(&srv, "/nope").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("GET /nope 라우터가 존재하지 않습니다."));
+    assert!(!page.body.contains("error-details"));
+    assert!(!page.body.contains("NotFound"));
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn extractor_errors_get_the_html_error_page() {
+    let srv = TestServer::start(config("development"));
+    // A plain GET to the WebSocket endpoint fails the handshake with 400.
+    let page = get(&srv, "/ws").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    assert!(page.body.contains("<h2>400</h2>"));
+    // A failed handshake never starts a connection task.
+    assert_eq!(srv.state.live_ws_connections(), 0);
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn static_files_are_served_with_their_content_type() {
+    let srv = TestServer::start(config("development"));
+
+    let css = get(&srv, "/static/main.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        css.content_type.starts_with("text/css"),
+        "{}",
+        css.content_type
+    );
+
+    let js = get(&srv, "/static/ws-demo.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(
+        js.content_type.contains("javascript"),
+        "{}",
+        js.content_type
+    );
+    assert!(js.body.contains("location.host + '/ws'"));
+
+    let missing = get(&srv, "/static/missing.css").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing
+        .body
+        .contains("GET /static/missing.css 라우터가 존재하지 않습니다."));
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn session_cookie_is_private_http_only_and_lax() {
+    let srv = TestServer::start(config("development"));
+    let first = get(&srv, "/").await;
+    let cookie = first
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{SESSION_COOKIE_NAME}=")))
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", first.set_cookies));
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    // Private (encrypted): the stored value is not readable in the cookie.
+    assert!(!cookie.contains("visits"), "{cookie}");
+    assert!(first.body.contains("1번째 방문"));
+
+    // The server can read it back: the counter continues.
+    let name_value = cookie.split(';').next().unwrap_or_default();
+    let second = fetch(
+        awc::Client::default()
+            .get(srv.url("/"))
+            .insert_header((header::COOKIE, name_value)),
+    )
+    .await;
+    assert!(second.body.contains("2번째 방문"));
+
+    // Pages that do not touch the session set no cookie.
+    assert!(get(&srv, "/nope").await.set_cookies.is_empty());
+    srv.stop().await;
+}
