@@ -4,6 +4,7 @@ use actix_files::Files;
 use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
 };
+use actix_socketio::{SocketIo, SocketIoConfig};
 use actix_web::{
     body::MessageBody,
     cookie::SameSite,
@@ -17,20 +18,31 @@ use tera::{Context, Tera};
 use crate::{
     config::Config,
     error::{self, AppError, StartupError},
-    logging, routes,
-    ws::{self, WsConnections},
+    live::LiveTasks,
+    logging, news, routes, ws,
 };
 
 pub const SESSION_COOKIE_NAME: &str = "gif-chat.sid";
 
 /// Templates every page needs; checked at startup so a bad `TEMPLATES_DIR` fails fast.
-const REQUIRED_TEMPLATES: [&str; 4] = ["layout.html", "index.html", "error.html", "ws-demo.html"];
+const REQUIRED_TEMPLATES: [&str; 5] = [
+    "layout.html",
+    "index.html",
+    "error.html",
+    "ws-demo.html",
+    "socketio-demo.html",
+];
 
 /// Built once in `main` (or a test) and shared by every worker through `web::Data`.
 pub struct AppState {
     config: Config,
     templates: Tera,
-    ws_connections: WsConnections,
+    /// Raw `/ws` connection tasks still running.
+    ws_connections: LiveTasks,
+    /// The Socket.IO server at `/socket.io/`, shared by every worker.
+    io: SocketIo,
+    /// Per-socket `news` timers still running.
+    news_timers: LiveTasks,
 }
 
 impl AppState {
@@ -53,10 +65,18 @@ impl AppState {
                 config.static_dir.display().to_string(),
             ));
         }
+        let io = SocketIo::new(SocketIoConfig {
+            client_dir: Some(config.socketio_client_dir.clone()),
+            ..SocketIoConfig::default()
+        });
+        let news_timers = LiveTasks::default();
+        news::register(&io, config.news_interval, news_timers.clone());
         Ok(AppState {
             config,
             templates,
-            ws_connections: WsConnections::default(),
+            ws_connections: LiveTasks::default(),
+            io,
+            news_timers,
         })
     }
 
@@ -69,8 +89,17 @@ impl AppState {
         self.ws_connections.live()
     }
 
-    pub(crate) fn ws_connections(&self) -> &WsConnections {
+    pub(crate) fn ws_connections(&self) -> &LiveTasks {
         &self.ws_connections
+    }
+
+    /// Socket.IO demo timers still running (one per connected socket).
+    pub fn live_news_timers(&self) -> usize {
+        self.news_timers.live()
+    }
+
+    pub fn io(&self) -> &SocketIo {
+        &self.io
     }
 
     /// Renders a page as a 200 HTML response.
@@ -121,15 +150,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.route("/", web::get().to(routes::index))
         .route("/ws-demo", web::get().to(routes::ws_demo))
         .route("/ws", web::get().to(ws::upgrade))
+        .route("/socketio-demo", web::get().to(routes::socketio_demo))
         .service(
             Files::new("/static", &state.config().static_dir)
                 .default_handler(web::to(error::not_found)),
         );
-
-    // ---- Socket.IO / Engine.IO mount (section 12.3) ----------------------------------------
-    // The actix-socketio service (client path "/socket.io") and the /socketio-demo page are
-    // registered here; index.html already links /socketio-demo.
-    // ----------------------------------------------------------------------------------------
+    // Socket.IO (section 12.3): the endpoint and the official client at /socket.io/.
+    state.io().mount(cfg);
 }
 
 /// The whole application: middleware, shared state, routes, 404 fallback.

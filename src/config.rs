@@ -7,6 +7,8 @@
 //! | `RUST_LOG`            | `info` (read by env_logger)   |
 //! | `APP_ENV`             | anything but `production` = development |
 //! | `WS_DEMO_INTERVAL_MS` | 3000                          |
+//! | `NEWS_INTERVAL_MS`    | 3000                          |
+//! | `SOCKETIO_CLIENT_DIR` | `<crate>/node_modules/socket.io-client/dist` |
 //! | `TEMPLATES_DIR`       | `<crate>/templates`           |
 //! | `STATIC_DIR`          | `<crate>/static`              |
 
@@ -24,8 +26,15 @@ pub const DEFAULT_WS_DEMO_INTERVAL: Duration = Duration::from_millis(3000);
 /// Absolute, so the app finds its files whatever the working directory is.
 pub const DEFAULT_TEMPLATES_GLOB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/**/*");
 pub const DEFAULT_STATIC_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
+/// Where `npm ci` puts the official client that `/socket.io/socket.io.js` serves.
+pub const DEFAULT_SOCKETIO_CLIENT_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/node_modules/socket.io-client/dist"
+);
+/// How often the Socket.IO demo emits `news` to each socket, like the book's 3 s interval.
+pub const DEFAULT_NEWS_INTERVAL: Duration = Duration::from_millis(3000);
 
-const MAX_WS_DEMO_INTERVAL_MS: u64 = 24 * 60 * 60 * 1000;
+const MAX_INTERVAL_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Secrets shorter than this still work (HKDF stretches them) but earn a warning.
 const MIN_SECRET_BYTES: usize = 16;
@@ -40,9 +49,12 @@ pub struct Config {
     pub cookie_key: Key,
     pub app_env: AppEnv,
     pub ws_demo_interval: Duration,
+    pub news_interval: Duration,
     /// Tera glob, e.g. `/srv/gif-chat/templates/**/*`.
     pub templates_glob: String,
     pub static_dir: PathBuf,
+    /// The socket.io-client package's `dist/` folder.
+    pub socketio_client_dir: PathBuf,
 }
 
 // Hand-written so the cookie key never ends up in a log line.
@@ -53,8 +65,10 @@ impl fmt::Debug for Config {
             .field("cookie_key", &"<redacted>")
             .field("app_env", &self.app_env)
             .field("ws_demo_interval", &self.ws_demo_interval)
+            .field("news_interval", &self.news_interval)
             .field("templates_glob", &self.templates_glob)
             .field("static_dir", &self.static_dir)
+            .field("socketio_client_dir", &self.socketio_client_dir)
             .finish()
     }
 }
@@ -112,20 +126,8 @@ impl Config {
             None => DEFAULT_PORT,
         };
 
-        let ws_demo_interval = match var("WS_DEMO_INTERVAL_MS") {
-            // Zero would panic in tokio's interval, and absurdly large values overflow `Instant`.
-            Some(value) => match value.trim().parse::<u64>() {
-                Ok(ms) if (1..=MAX_WS_DEMO_INTERVAL_MS).contains(&ms) => Duration::from_millis(ms),
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "WS_DEMO_INTERVAL_MS",
-                        value,
-                        expected: "milliseconds between 1 and 86400000 (one day)",
-                    })
-                }
-            },
-            None => DEFAULT_WS_DEMO_INTERVAL,
-        };
+        let ws_demo_interval = interval(&var, "WS_DEMO_INTERVAL_MS", DEFAULT_WS_DEMO_INTERVAL)?;
+        let news_interval = interval(&var, "NEWS_INTERVAL_MS", DEFAULT_NEWS_INTERVAL)?;
 
         // Case-insensitive so a stray "Production" does not leak error details.
         let app_env = match var("APP_ENV") {
@@ -138,15 +140,39 @@ impl Config {
             None => DEFAULT_TEMPLATES_GLOB.to_owned(),
         };
         let static_dir = var("STATIC_DIR").map_or_else(|| DEFAULT_STATIC_DIR.into(), PathBuf::from);
+        let socketio_client_dir = var("SOCKETIO_CLIENT_DIR")
+            .map_or_else(|| DEFAULT_SOCKETIO_CLIENT_DIR.into(), PathBuf::from);
 
         Ok(Config {
             port,
             cookie_key: derive_cookie_key(&secret),
             app_env,
             ws_demo_interval,
+            news_interval,
             templates_glob,
             static_dir,
+            socketio_client_dir,
         })
+    }
+}
+
+/// A timer interval in milliseconds. Zero would panic in tokio's interval, and absurdly
+/// large values overflow `Instant`.
+fn interval(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(value) = var(name) else {
+        return Ok(default);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(ms) if (1..=MAX_INTERVAL_MS).contains(&ms) => Ok(Duration::from_millis(ms)),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value,
+            expected: "milliseconds between 1 and 86400000 (one day)",
+        }),
     }
 }
 

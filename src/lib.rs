@@ -6,6 +6,8 @@
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod live;
 mod logging;
+pub mod news;
 mod routes;
 pub mod ws;

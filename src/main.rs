@@ -29,6 +29,8 @@ async fn main() -> Result<(), StartupError> {
 
     // All interfaces, like Express's app.listen(port).
     let server = HttpServer::new(move || app::build_app(state.clone()))
+        // Lets actix drop a Socket.IO long-poll whose client went away, closing its session.
+        .h1_allow_half_closed(false)
         .bind(("0.0.0.0", port))?
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .run();

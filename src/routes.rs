@@ -27,3 +27,7 @@ pub async fn index(state: web::Data<AppState>, session: Session) -> Result<HttpR
 pub async fn ws_demo(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state.page("ws-demo.html", &Context::new())
 }
+
+pub async fn socketio_demo(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    state.page("socketio-demo.html", &Context::new())
+}

@@ -1,48 +1,18 @@
 //! Raw WebSocket demo (section 12.2, the `ws` module example) on the HTTP port.
 
-use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use actix_web::{http::header, rt, web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use tokio::time::{self, Instant, MissedTickBehavior};
 
-use crate::app::AppState;
+use crate::{app::AppState, live::LiveGuard};
 
 /// Pushed to every client once per interval.
 pub const SERVER_MESSAGE: &str = "서버에서 클라이언트로 메시지를 보냅니다.";
 
 /// The demo only exchanges short sentences; larger (reassembled) messages close the socket.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-
-/// Counts connection tasks that are still alive.
-#[derive(Clone, Default)]
-pub(crate) struct WsConnections(Arc<AtomicUsize>);
-
-impl WsConnections {
-    pub(crate) fn live(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    fn enter(&self) -> ConnectionGuard {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        ConnectionGuard(Arc::clone(&self.0))
-    }
-}
-
-/// Decrements the count however the task ends (return, panic, or runtime shutdown).
-struct ConnectionGuard(Arc<AtomicUsize>);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 /// `GET /ws`: completes the handshake and hands the socket to its own task.
 pub(crate) async fn upgrade(
@@ -75,7 +45,7 @@ async fn serve(
     mut msg_stream: AggregatedMessageStream,
     ip: String,
     interval: Duration,
-    _guard: ConnectionGuard,
+    _guard: LiveGuard,
 ) {
     // Like setInterval: the first message comes one full interval after connecting.
     let mut ticker = time::interval_at(Instant::now() + interval, interval);

@@ -10,12 +10,13 @@ use gif_chat::{
 
 pub const TEST_SECRET: &str = "integration-test cookie secret";
 
-/// Config built from fixed values (never the process environment), with a 50 ms WS interval.
+/// Config built from fixed values (never the process environment), with 50 ms demo intervals.
 pub fn config(app_env: &str) -> Config {
     Config::from_vars(|name| match name {
         "COOKIE_SECRET" => Some(TEST_SECRET.to_owned()),
         "APP_ENV" => Some(app_env.to_owned()),
         "WS_DEMO_INTERVAL_MS" => Some("50".to_owned()),
+        "NEWS_INTERVAL_MS" => Some("50".to_owned()),
         _ => None,
     })
     .expect("test config is valid")
@@ -37,6 +38,7 @@ impl TestServer {
         let app_state = state.clone();
         let server = HttpServer::new(move || build_app(app_state.clone()))
             .workers(1)
+            .h1_allow_half_closed(false)
             .disable_signals()
             .listen(listener)
             .expect("listen on the bound socket")
