@@ -1,22 +1,37 @@
 # gif-chat and actix-socketio. `make run` starts the app, `make test` runs every test.
 CARGO ?= cargo
+NPM ?= npm
 
-.PHONY: run build test test-rust lint fmt conformance-server clean
+.PHONY: run deps build test lint test-rust test-js fmt conformance-server clean
 
-run:
+run: deps
 	$(CARGO) run --release -p gif-chat
+
+# The official socket.io client (served at /socket.io/socket.io.js) and the browser driver,
+# at the versions package-lock.json pins.
+deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
 
 build:
 	$(CARGO) build --workspace --all-targets
 
-test: lint test-rust
-
-test-rust:
-	$(CARGO) test --workspace
+test: deps lint test-rust test-js
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --workspace
+
+# Node interop (official client) and browser (Debian's chromium via playwright-core) tests
+# against the debug builds.
+test-js: deps
+	$(CARGO) build -p gif-chat
+	$(CARGO) build -p actix-socketio --example interop
+	node --test tests/js/*.test.mjs
 
 fmt:
 	$(CARGO) fmt --all

@@ -32,9 +32,11 @@ async fn main() -> Result<(), StartupError> {
         // Lets actix drop a Socket.IO long-poll whose client went away, closing its session.
         .h1_allow_half_closed(false)
         .bind(("0.0.0.0", port))?
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-        .run();
-    log::info!("{port}번 포트에서 대기 중");
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+    // The bound port, which differs from PORT=0 (tests ask for any free port).
+    let bound = server.addrs().first().map_or(port, |addr| addr.port());
+    let server = server.run();
+    log::info!("{bound}번 포트에서 대기 중");
     server.await?;
     Ok(())
 }

@@ -28,8 +28,9 @@ fn connected(socket: Socket, interval: Duration, timer: LiveGuard) {
     let stop = Arc::new(Notify::new());
 
     socket.on("reply", |socket: Socket, event: Event| async move {
-        // Debug formatting keeps a client's newlines from forging extra log lines.
-        log::info!("reply from {}: {:?}", socket.id(), event.args());
+        // Logged as JSON, so a client's newlines cannot forge extra log lines.
+        let data = event.args().first().cloned().unwrap_or_default();
+        log::info!("reply ({}): {data}", socket.id());
     });
     socket.on_error(|socket, error| log::error!("socket {} error: {error}", socket.id()));
     let stop_on_disconnect = stop.clone();

@@ -9,6 +9,7 @@
 
     var statusEl = document.getElementById('io-status');
     var transportEl = document.getElementById('io-transport');
+    var idEl = document.getElementById('io-id');
     var listEl = document.getElementById('io-messages');
 
     function setStatus(text, state) {
@@ -45,6 +46,7 @@
 
     socket.on('connect', function () {
         setStatus('연결됨', 'open');
+        idEl.textContent = socket.id;
         showTransport();
         socket.io.engine.once('upgrade', showTransport);
     });
