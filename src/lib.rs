@@ -6,8 +6,11 @@
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod live;
 mod logging;
 pub mod news;
 mod routes;
+pub mod store;
+pub mod validation;
 pub mod ws;

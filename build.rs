@@ -1,0 +1,4 @@
+// sqlx::migrate! embeds migrations/ at build time; a new file there must trigger a rebuild.
+fn main() {
+    println!("cargo:rerun-if-changed=migrations");
+}
