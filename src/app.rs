@@ -16,21 +16,28 @@ use actix_web::{
 use tera::{Context, Tera};
 
 use crate::{
+    chat::ChatHub,
     config::Config,
+    csrf,
     error::{self, AppError, StartupError},
     live::LiveTasks,
-    logging, news, routes, ws,
+    logging, news, pages, routes,
+    store::Store,
+    uploads, ws,
 };
 
 pub const SESSION_COOKIE_NAME: &str = "gif-chat.sid";
 
 /// Templates every page needs; checked at startup so a bad `TEMPLATES_DIR` fails fast.
-const REQUIRED_TEMPLATES: [&str; 5] = [
+const REQUIRED_TEMPLATES: [&str; 8] = [
     "layout.html",
     "index.html",
     "error.html",
     "ws-demo.html",
     "socketio-demo.html",
+    "room-new.html",
+    "room-password.html",
+    "chat.html",
 ];
 
 /// Built once in `main` (or a test) and shared by every worker through `web::Data`.
@@ -43,10 +50,15 @@ pub struct AppState {
     io: SocketIo,
     /// Per-socket `news` timers still running.
     news_timers: LiveTasks,
+    /// The chat rooms: store, presence, `/room` and `/chat`.
+    chat: ChatHub,
 }
 
 impl AppState {
-    pub fn new(config: Config) -> Result<Self, StartupError> {
+    /// Opens (or creates) the database and the upload directory, then sets everything up.
+    /// Must run inside the actix runtime: rooms left empty by a restart get their
+    /// deletion timers here.
+    pub async fn new(config: Config) -> Result<Self, StartupError> {
         let mut templates = Tera::new(&config.templates_glob).map_err(StartupError::Templates)?;
         // Autoescaping stays on for .html; this escaper only spares `/` (Tera's default turns
         // it into `&#x2F;`), which is harmless in text and quoted attributes.
@@ -71,13 +83,27 @@ impl AppState {
         });
         let news_timers = LiveTasks::default();
         news::register(&io, config.news_interval, news_timers.clone());
+
+        uploads::ensure_dir(&config.upload_dir).map_err(|source| StartupError::UploadDir {
+            dir: config.upload_dir.display().to_string(),
+            source,
+        })?;
+        let store = Store::open(&config.database_url).await?;
+        let chat = ChatHub::new(&io, store, &config);
+        chat.expire_empty_rooms().await?;
         Ok(AppState {
             config,
             templates,
             ws_connections: LiveTasks::default(),
             io,
             news_timers,
+            chat,
         })
+    }
+
+    /// Closes the database cleanly (after the server stopped).
+    pub async fn close(&self) {
+        self.chat.store().close().await;
     }
 
     pub fn config(&self) -> &Config {
@@ -102,10 +128,24 @@ impl AppState {
         &self.io
     }
 
+    pub fn chat(&self) -> &ChatHub {
+        &self.chat
+    }
+
     /// Renders a page as a 200 HTML response.
     pub(crate) fn page(&self, template: &str, context: &Context) -> Result<HttpResponse, AppError> {
+        self.render(StatusCode::OK, template, context)
+    }
+
+    /// Renders a page with another status (a form shown again with its error).
+    pub(crate) fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        context: &Context,
+    ) -> Result<HttpResponse, AppError> {
         let html = self.templates.render(template, context)?;
-        Ok(HttpResponse::Ok()
+        Ok(HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(html))
     }
@@ -147,7 +187,14 @@ fn escape_html(input: &str) -> String {
 
 /// Routes and static files.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
-    cfg.route("/", web::get().to(routes::index))
+    cfg.route("/", web::get().to(pages::index))
+        .route("/room", web::get().to(pages::new_room))
+        .route("/room", web::post().to(pages::create_room))
+        .route("/room/{id}", web::get().to(pages::enter_room))
+        .route("/room/{id}", web::delete().to(pages::delete_room))
+        .route("/room/{id}/password", web::post().to(pages::unlock_room))
+        .route("/room/{id}/gif", web::post().to(uploads::upload))
+        .route("/gif/{name}", web::get().to(uploads::serve))
         .route("/ws-demo", web::get().to(routes::ws_demo))
         .route("/ws", web::get().to(ws::upgrade))
         .route("/socketio-demo", web::get().to(routes::socketio_demo))
@@ -188,6 +235,8 @@ pub fn build_app(
         .configure(|cfg| configure(cfg, &state))
         .default_service(web::to(error::not_found))
         // Last `wrap` runs first: the logger sees the final status and size.
+        // Inside the error pages, so a refused cross-site request gets one too.
+        .wrap(from_fn(csrf::reject_cross_site))
         .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
         .wrap(session)
         .wrap(from_fn(logging::log_request))

@@ -11,6 +11,10 @@
 //! | `SOCKETIO_CLIENT_DIR` | `<crate>/node_modules/socket.io-client/dist` |
 //! | `TEMPLATES_DIR`       | `<crate>/templates`           |
 //! | `STATIC_DIR`          | `<crate>/static`              |
+//! | `DATABASE_URL`        | `sqlite://data/gif-chat.db`   |
+//! | `UPLOAD_DIR`          | `uploads`                     |
+//! | `ROOM_DELETE_GRACE_MS`| 10000                         |
+//! | `CHAT_RATE`           | 5 (messages per second per session; bursts of twice that) |
 
 use std::{fmt, path::PathBuf, time::Duration};
 
@@ -34,6 +38,14 @@ pub const DEFAULT_SOCKETIO_CLIENT_DIR: &str = concat!(
 /// How often the Socket.IO demo emits `news` to each socket, like the book's 3 s interval.
 pub const DEFAULT_NEWS_INTERVAL: Duration = Duration::from_millis(3000);
 
+/// Relative to the working directory, like the book's `data/` folder; created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gif-chat.db";
+pub const DEFAULT_UPLOAD_DIR: &str = "uploads";
+/// How long an empty room waits before it is deleted, so a refresh does not delete it.
+pub const DEFAULT_ROOM_DELETE_GRACE: Duration = Duration::from_millis(10_000);
+pub const DEFAULT_CHAT_RATE: u32 = 5;
+const MAX_CHAT_RATE: u32 = 1000;
+
 const MAX_INTERVAL_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Secrets shorter than this still work (HKDF stretches them) but earn a warning.
@@ -55,6 +67,31 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// The socket.io-client package's `dist/` folder.
     pub socketio_client_dir: PathBuf,
+    /// sqlx SQLite URL of the chat store.
+    pub database_url: String,
+    /// Where uploaded GIFs are kept.
+    pub upload_dir: PathBuf,
+    /// How long an empty room survives before it is deleted.
+    pub room_delete_grace: Duration,
+    pub chat_rate: ChatRate,
+}
+
+/// A token bucket per session for chats, whispers and uploads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChatRate {
+    pub per_second: u32,
+    /// Messages that may be sent at once after a pause.
+    pub burst: u32,
+}
+
+impl ChatRate {
+    /// Bursts of twice the steady rate: a quick reply after reading is fine, a flood is not.
+    pub fn per_second(per_second: u32) -> Self {
+        ChatRate {
+            per_second,
+            burst: per_second.saturating_mul(2),
+        }
+    }
 }
 
 // Hand-written so the cookie key never ends up in a log line.
@@ -69,6 +106,10 @@ impl fmt::Debug for Config {
             .field("templates_glob", &self.templates_glob)
             .field("static_dir", &self.static_dir)
             .field("socketio_client_dir", &self.socketio_client_dir)
+            .field("database_url", &self.database_url)
+            .field("upload_dir", &self.upload_dir)
+            .field("room_delete_grace", &self.room_delete_grace)
+            .field("chat_rate", &self.chat_rate)
             .finish()
     }
 }
@@ -143,6 +184,27 @@ impl Config {
         let socketio_client_dir = var("SOCKETIO_CLIENT_DIR")
             .map_or_else(|| DEFAULT_SOCKETIO_CLIENT_DIR.into(), PathBuf::from);
 
+        let database_url = var("DATABASE_URL")
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let upload_dir = var("UPLOAD_DIR")
+            .filter(|dir| !dir.trim().is_empty())
+            .map_or_else(|| DEFAULT_UPLOAD_DIR.into(), PathBuf::from);
+        let room_delete_grace = interval(&var, "ROOM_DELETE_GRACE_MS", DEFAULT_ROOM_DELETE_GRACE)?;
+        let chat_rate = match var("CHAT_RATE") {
+            Some(value) => match value.trim().parse::<u32>() {
+                Ok(rate) if (1..=MAX_CHAT_RATE).contains(&rate) => ChatRate::per_second(rate),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "CHAT_RATE",
+                        value,
+                        expected: "messages per second between 1 and 1000",
+                    })
+                }
+            },
+            None => ChatRate::per_second(DEFAULT_CHAT_RATE),
+        };
+
         Ok(Config {
             port,
             cookie_key: derive_cookie_key(&secret),
@@ -152,6 +214,10 @@ impl Config {
             templates_glob,
             static_dir,
             socketio_client_dir,
+            database_url,
+            upload_dir,
+            room_delete_grace,
+            chat_rate,
         })
     }
 }

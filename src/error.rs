@@ -14,7 +14,7 @@ use actix_web::{
     web, HttpRequest, HttpResponse, ResponseError,
 };
 
-use crate::{app::AppState, config::ConfigError};
+use crate::{app::AppState, config::ConfigError, store::StoreError};
 
 /// Failures of the app's own handlers.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,25 @@ pub enum AppError {
     Template(#[from] tera::Error),
     #[error("세션을 저장하지 못했습니다.")]
     Session(#[from] SessionInsertError),
+    #[error("데이터를 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.")]
+    Store(#[from] StoreError),
+    #[error("파일을 저장하지 못했습니다.")]
+    Io(#[from] std::io::Error),
+    /// An unsafe request from another site (see `csrf`).
+    #[error("허용되지 않은 요청입니다.")]
+    CrossSite,
+    /// A request refused with a message for the visitor (upload too large, not the owner, ...).
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        message: &'static str,
+    },
+}
+
+impl AppError {
+    pub fn refused(status: StatusCode, message: &'static str) -> Self {
+        AppError::Refused { status, message }
+    }
 }
 
 // The default text body is never shown: `render_error_page` replaces it with the error template.
@@ -32,7 +51,11 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
-            AppError::Template(_) | AppError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::CrossSite => StatusCode::FORBIDDEN,
+            AppError::Refused { status, .. } => *status,
+            AppError::Template(_) | AppError::Session(_) | AppError::Store(_) | AppError::Io(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }
@@ -52,6 +75,14 @@ pub enum StartupError {
     StaticDir(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error("could not open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("could not create the upload directory {dir}: {source}")]
+    UploadDir {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 // `main` returning Err prints the Debug form; make that the one-line explanation.

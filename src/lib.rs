@@ -4,13 +4,17 @@
 //! exact same app with [`app::build_app`].
 
 pub mod app;
+pub mod chat;
 pub mod config;
+mod csrf;
 pub mod error;
 pub mod identity;
 pub mod live;
 mod logging;
 pub mod news;
+mod pages;
 mod routes;
 pub mod store;
+pub mod uploads;
 pub mod validation;
 pub mod ws;

@@ -24,11 +24,12 @@ async fn main() -> Result<(), StartupError> {
 
     let config = Config::from_env()?;
     let port = config.port;
-    // Templates are parsed once here and shared by all workers.
-    let state = web::Data::new(AppState::new(config)?);
+    // Templates, database and socket server are set up once here and shared by all workers.
+    let state = web::Data::new(AppState::new(config).await?);
 
     // All interfaces, like Express's app.listen(port).
-    let server = HttpServer::new(move || app::build_app(state.clone()))
+    let app_state = state.clone();
+    let server = HttpServer::new(move || app::build_app(app_state.clone()))
         // Lets actix drop a Socket.IO long-poll whose client went away, closing its session.
         .h1_allow_half_closed(false)
         .bind(("0.0.0.0", port))?
@@ -38,5 +39,6 @@ async fn main() -> Result<(), StartupError> {
     let server = server.run();
     log::info!("{bound}번 포트에서 대기 중");
     server.await?;
+    state.close().await;
     Ok(())
 }

@@ -3,8 +3,8 @@
 use std::{collections::HashMap, time::Duration};
 
 use gif_chat::config::{
-    derive_cookie_key, AppEnv, Config, ConfigError, DEFAULT_PORT, DEFAULT_STATIC_DIR,
-    DEFAULT_TEMPLATES_GLOB, DEFAULT_WS_DEMO_INTERVAL,
+    derive_cookie_key, AppEnv, ChatRate, Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_PORT,
+    DEFAULT_STATIC_DIR, DEFAULT_TEMPLATES_GLOB, DEFAULT_WS_DEMO_INTERVAL,
 };
 
 fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -88,4 +88,54 @@ fn values_are_parsed_and_validated() {
 fn debug_output_never_shows_the_key() {
     let config = from(&[("COOKIE_SECRET", "gifchat")]).expect("valid config");
     assert!(format!("{config:?}").contains("<redacted>"));
+}
+
+#[test]
+fn chat_settings_have_defaults_and_are_validated() {
+    let config = from(&[("COOKIE_SECRET", "gifchat")]).expect("valid config");
+    assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+    assert_eq!(config.database_url, "sqlite://data/gif-chat.db");
+    assert_eq!(config.upload_dir.to_str(), Some("uploads"));
+    assert_eq!(config.room_delete_grace, Duration::from_secs(10));
+    assert_eq!(
+        config.chat_rate,
+        ChatRate {
+            per_second: 5,
+            burst: 10
+        }
+    );
+
+    let config = from(&[
+        ("COOKIE_SECRET", "gifchat"),
+        ("DATABASE_URL", "sqlite:///srv/chat.db"),
+        ("UPLOAD_DIR", "/srv/uploads"),
+        ("ROOM_DELETE_GRACE_MS", "250"),
+        ("CHAT_RATE", "2"),
+    ])
+    .expect("valid config");
+    assert_eq!(config.database_url, "sqlite:///srv/chat.db");
+    assert_eq!(config.upload_dir.to_str(), Some("/srv/uploads"));
+    assert_eq!(config.room_delete_grace, Duration::from_millis(250));
+    assert_eq!(
+        config.chat_rate,
+        ChatRate {
+            per_second: 2,
+            burst: 4
+        }
+    );
+
+    for (name, value) in [
+        ("ROOM_DELETE_GRACE_MS", "0"),
+        ("ROOM_DELETE_GRACE_MS", "soon"),
+        ("CHAT_RATE", "0"),
+        ("CHAT_RATE", "-1"),
+        ("CHAT_RATE", "1001"),
+        ("CHAT_RATE", "fast"),
+    ] {
+        let result = from(&[("COOKIE_SECRET", "secret"), (name, value)]);
+        assert!(
+            matches!(result, Err(ConfigError::Invalid { name: n, .. }) if n == name),
+            "{name}={value} should be rejected"
+        );
+    }
 }

@@ -41,7 +41,7 @@ async fn get(srv: &TestServer, path: &str) -> Page {
 
 #[actix_rt::test]
 async fn index_renders_the_chat_title_and_demo_links() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let page = get(&srv, "/").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
@@ -58,7 +58,7 @@ async fn index_renders_the_chat_title_and_demo_links() {
 
 #[actix_rt::test]
 async fn ws_demo_page_loads_its_script() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let page = get(&srv, "/ws-demo").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("src=\"/static/ws-demo.js\""));
@@ -68,7 +68,7 @@ async fn ws_demo_page_loads_its_script() {
 
 #[actix_rt::test]
 async fn unknown_route_is_a_404_error_page() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let page = get(&srv, "/nope").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(
@@ -85,8 +85,14 @@ async fn unknown_route_is_a_404_error_page() {
 
 #[actix_rt::test]
 async fn unknown_method_on_a_known_path_is_a_404_error_page_too() {
-    let srv = TestServer::start(config("development"));
-    let page = fetch(awc::Client::default().post(srv.url("/"))).await;
+    let srv = TestServer::start(config("development")).await;
+    // From the site's own page: a cross-site POST is refused before routing (tests/rooms.rs).
+    let page = fetch(
+        awc::Client::default()
+            .post(srv.url("/"))
+            .insert_header((header::ORIGIN, srv.origin())),
+    )
+    .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.body.contains("POST / 라우터가 존재하지 않습니다."));
     srv.stop().await;
@@ -94,7 +100,7 @@ async fn unknown_method_on_a_known_path_is_a_404_error_page_too() {
 
 #[actix_rt::test]
 async fn path_in_the_error_message_is_html_escaped() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let page = get(&srv, "/%3Cscript%3Ealert(1)%3C/script%3E").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page
@@ -106,7 +112,7 @@ async fn path_in_the_error_message_is_html_escaped() {
 
 #[actix_rt::test]
 async fn production_hides_error_details() {
-    let srv = TestServer::start(config("production"));
+    let srv = TestServer::start(config("production")).await;
     let page = get(&srv, "/nope").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.body.contains("GET /nope 라우터가 존재하지 않습니다."));
@@ -117,7 +123,7 @@ async fn production_hides_error_details() {
 
 #[actix_rt::test]
 async fn extractor_errors_get_the_html_error_page() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     // A plain GET to the WebSocket endpoint fails the handshake with 400.
     let page = get(&srv, "/ws").await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
@@ -134,7 +140,7 @@ async fn extractor_errors_get_the_html_error_page() {
 
 #[actix_rt::test]
 async fn static_files_are_served_with_their_content_type() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
 
     let css = get(&srv, "/static/main.css").await;
     assert_eq!(css.status, StatusCode::OK);
@@ -163,7 +169,7 @@ async fn static_files_are_served_with_their_content_type() {
 
 #[actix_rt::test]
 async fn session_cookie_is_private_http_only_and_lax() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let first = get(&srv, "/").await;
     let cookie = first
         .set_cookies
@@ -173,11 +179,11 @@ async fn session_cookie_is_private_http_only_and_lax() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "{cookie}");
-    // Private (encrypted): the stored value is not readable in the cookie.
-    assert!(!cookie.contains("visits"), "{cookie}");
-    assert!(first.body.contains("1번째 방문"));
+    // Private (encrypted): neither the key nor the secret id is readable in the cookie.
+    assert!(!cookie.contains("user"), "{cookie}");
+    let colour = my_colour(&first.body);
 
-    // The server can read it back: the counter continues.
+    // The server reads it back: the same identity (shown as its colour) on the next visit.
     let name_value = cookie.split(';').next().unwrap_or_default();
     let second = fetch(
         awc::Client::default()
@@ -185,9 +191,17 @@ async fn session_cookie_is_private_http_only_and_lax() {
             .insert_header((header::COOKIE, name_value)),
     )
     .await;
-    assert!(second.body.contains("2번째 방문"));
+    assert_eq!(my_colour(&second.body), colour);
 
     // Pages that do not touch the session set no cookie.
     assert!(get(&srv, "/nope").await.set_cookies.is_empty());
     srv.stop().await;
+}
+
+/// The visitor's colour as the room list shows it.
+fn my_colour(html: &str) -> String {
+    let start = html.find("내 색상:").expect("the list shows my colour");
+    let rest = &html[start..];
+    let at = rest.find('#').expect("a colour");
+    rest[at..at + 7].to_owned()
 }

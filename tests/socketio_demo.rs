@@ -78,7 +78,7 @@ async fn wait_for_no_timers(state: &AppState) -> usize {
 
 #[actix_rt::test]
 async fn news_arrives_on_the_interval_and_the_timer_stops_on_disconnect() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let mut conn = connect_socketio(&srv).await;
     assert_eq!(srv.state.live_news_timers(), 1);
 
@@ -96,7 +96,7 @@ async fn news_arrives_on_the_interval_and_the_timer_stops_on_disconnect() {
 
 #[actix_rt::test]
 async fn leaving_the_namespace_also_stops_the_timer() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let mut conn = connect_socketio(&srv).await;
     conn.send(Message::Text("41".into()))
         .await
@@ -107,7 +107,7 @@ async fn leaving_the_namespace_also_stops_the_timer() {
 
 #[actix_rt::test]
 async fn polling_handshake_is_byte_exact() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let mut res = awc::Client::default()
         .get(srv.url("/socket.io/?EIO=4&transport=polling"))
         .send()
@@ -130,7 +130,7 @@ async fn polling_handshake_is_byte_exact() {
 
 #[actix_rt::test]
 async fn the_demo_page_loads_the_official_client_from_its_own_origin() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let mut res = awc::Client::default()
         .get(srv.url("/socketio-demo"))
         .send()
@@ -145,7 +145,7 @@ async fn the_demo_page_loads_the_official_client_from_its_own_origin() {
 
 #[actix_rt::test]
 async fn the_official_client_is_served_with_an_etag() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let client = awc::Client::default();
     let mut res = client
         .get(srv.url("/socket.io/socket.io.min.js"))

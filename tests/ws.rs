@@ -52,7 +52,7 @@ async fn wait_until_no_connections(state: &AppState) -> usize {
 
 #[actix_rt::test]
 async fn pushes_every_interval_and_stops_after_close() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let mut conn = connect(&srv).await;
     assert_eq!(srv.state.live_ws_connections(), 1);
 
@@ -99,7 +99,7 @@ async fn pushes_every_interval_and_stops_after_close() {
 
 #[actix_rt::test]
 async fn dropping_the_tcp_connection_without_close_frame_ends_the_task() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let mut conn = connect(&srv).await;
     assert!(matches!(next_frame(&mut conn).await, Frame::Text(_)));
     assert_eq!(srv.state.live_ws_connections(), 1);
@@ -116,7 +116,7 @@ async fn dropping_the_tcp_connection_without_close_frame_ends_the_task() {
 
 #[actix_rt::test]
 async fn answers_pings_with_pongs() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let mut conn = connect(&srv).await;
     conn.send(Message::Ping("are you there".into()))
         .await
@@ -140,7 +140,7 @@ async fn answers_pings_with_pongs() {
 
 #[actix_rt::test]
 async fn stopping_the_server_ends_open_connections() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let mut conn = connect(&srv).await;
     assert!(matches!(next_frame(&mut conn).await, Frame::Text(_)));
     let state = srv.state.clone();
@@ -153,7 +153,7 @@ async fn stopping_the_server_ends_open_connections() {
 
 #[actix_rt::test]
 async fn every_connection_is_counted_separately() {
-    let srv = TestServer::start(config("development"));
+    let srv = TestServer::start(config("development")).await;
     let first = connect(&srv).await;
     let second = connect(&srv).await;
     assert_eq!(srv.state.live_ws_connections(), 2);

@@ -4,7 +4,8 @@
 // The binary is built by `cargo build -p gif-chat` (make test does it first).
 
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { REPO_ROOT } from "./server.mjs";
@@ -23,11 +24,15 @@ export async function startApp(env = {}) {
   if (!existsSync(APP_BIN)) {
     throw new Error(`gif-chat not found at ${APP_BIN}: run \`cargo build -p gif-chat\` first`);
   }
+  // Each app gets its own database and uploads, removed when it stops.
+  const dataDir = mkdtempSync(join(tmpdir(), "gif-chat-test-"));
   const child = spawn(APP_BIN, [], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
       PORT: "0",
+      DATABASE_URL: `sqlite://${join(dataDir, "gif-chat.db")}`,
+      UPLOAD_DIR: join(dataDir, "uploads"),
       COOKIE_SECRET: "browser-test cookie secret",
       APP_ENV: "development",
       RUST_LOG: "info",
@@ -81,6 +86,7 @@ export async function startApp(env = {}) {
       const timer = setTimeout(() => child.kill("SIGKILL"), 6_000);
       await exited;
       clearTimeout(timer);
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -258,6 +258,10 @@ impl Adapter for LocalAdapter {
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) -> Result<(), AdapterError> {
         let frames = packet.encode();
         for socket in self.local_sockets(opts) {
+            // `on_any_outgoing` sees broadcasts too, as `broadcast_with_ack`'s emits do.
+            if let Packet::Event { event, payload, .. } = packet {
+                socket.notify_outgoing(event, payload);
+            }
             socket.send_frames(frames.iter().cloned(), opts.flags.volatile);
         }
         Ok(())

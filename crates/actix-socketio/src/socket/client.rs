@@ -182,7 +182,10 @@ impl Client {
     fn finish_connect(&self, ns: &Namespace, socket: Socket) {
         {
             let mut state = lock(&self.0.state);
-            if state.closed {
+            // A second CONNECT to the namespace can pass async middleware while the
+            // first one does; replacing that socket would leave it in the namespace and
+            // its rooms for ever, so the later one is dropped.
+            if state.closed || state.sockets.contains_key(ns.name()) {
                 return;
             }
             state.sockets.insert(ns.name().to_owned(), socket.clone());
@@ -208,5 +211,10 @@ impl ClientInner {
     /// A socket of this connection left its namespace.
     pub(crate) fn remove(&self, nsp: &str) {
         lock(&self.state).sockets.remove(nsp);
+    }
+
+    /// The sockets of this connection, one per joined namespace.
+    pub(crate) fn sockets(&self) -> Vec<Socket> {
+        lock(&self.state).sockets.values().cloned().collect()
     }
 }

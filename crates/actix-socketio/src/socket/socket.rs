@@ -80,6 +80,9 @@ pub enum AckError {
     Timeout,
     #[error("the socket disconnected before it answered")]
     Disconnected,
+    /// Nothing was sent: the data could not be serialized.
+    #[error("the data could not be serialized")]
+    Serialize,
 }
 
 /// A received event: its name, arguments, and the ack the client asked for, if any.
@@ -111,6 +114,11 @@ impl Event {
 
     pub fn payload(&self) -> &Payload {
         &self.payload
+    }
+
+    /// The arguments and attachments, for packet middleware that rewrites an event.
+    pub fn payload_mut(&mut self) -> &mut Payload {
+        &mut self.payload
     }
 
     /// The first argument, deserialized.
@@ -403,8 +411,13 @@ impl Socket {
         data: impl Serialize,
         timeout: Duration,
     ) -> impl Future<Output = Result<Payload, AckError>> + Send + 'static {
-        let payload = Payload::json(data).unwrap_or_default();
-        self.emit_with_ack_payload(event, payload, timeout)
+        let pending = Payload::json(data).map(|p| self.emit_with_ack_payload(event, p, timeout));
+        async move {
+            match pending {
+                Ok(ack) => ack.await,
+                Err(_) => Err(AckError::Serialize),
+            }
+        }
     }
 
     /// [`Socket::emit_with_ack`] with any arguments and attachments.
@@ -446,7 +459,8 @@ impl Socket {
         }
     }
 
-    fn notify_outgoing(&self, event: &str, payload: &Payload) {
+    /// Tells the `on_any_outgoing` listeners; broadcasts call it too (as Node's adapter does).
+    pub(crate) fn notify_outgoing(&self, event: &str, payload: &Payload) {
         let listeners = self.handlers().any_outgoing.clone();
         for listener in listeners {
             listener(self, event, payload);
@@ -508,8 +522,33 @@ impl Socket {
     }
 
     /// Leaves the namespace: the client gets a DISCONNECT packet (and does not reconnect).
-    /// With `close`, the whole connection is closed too.
+    /// With `close`, every socket of the connection leaves its namespace the same way and
+    /// then the connection is closed, as Node's server does (`client._disconnect()`): a
+    /// bare close would make the client's other namespaces reconnect.
     pub fn disconnect(&self, close: bool) {
+        if !self.connected() {
+            return;
+        }
+        if close {
+            let siblings = self
+                .0
+                .client
+                .upgrade()
+                .map(|client| client.sockets())
+                .unwrap_or_default();
+            for socket in siblings {
+                socket.leave_namespace();
+            }
+        }
+        // Already done if it was among the siblings; `leave_namespace` runs once.
+        self.leave_namespace();
+        if close {
+            self.0.engine.close();
+        }
+    }
+
+    /// Sends DISCONNECT and cleans up, if still connected.
+    fn leave_namespace(&self) {
         if !self.connected() {
             return;
         }
@@ -517,9 +556,6 @@ impl Socket {
             nsp: self.nsp().to_owned(),
         });
         self.cleanup(DisconnectReason::ServerNamespaceDisconnect);
-        if close {
-            self.0.engine.close();
-        }
     }
 
     pub(crate) fn set_connected(&self) {

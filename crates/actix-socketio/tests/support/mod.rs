@@ -415,3 +415,289 @@ impl WsConn {
             .await;
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Socket.IO: a server starter and a raw wire-level client.
+// ---------------------------------------------------------------------------------------
+
+/// Short Socket.IO settings: ping 300 ms / timeout 200 ms, connect timeout 300 ms.
+pub fn sio_config() -> actix_socketio::SocketIoConfig {
+    let mut config = actix_socketio::SocketIoConfig {
+        connect_timeout: Duration::from_millis(300),
+        ..actix_socketio::SocketIoConfig::default()
+    };
+    config.engine.ping_interval = Duration::from_millis(300);
+    config.engine.ping_timeout = Duration::from_millis(200);
+    config.engine.max_payload = 1_000_000;
+    config
+}
+
+/// A running Socket.IO server; stop it with [`SioServer::stop`] at the end of a test.
+pub struct SioServer {
+    pub addr: SocketAddr,
+    pub io: actix_socketio::SocketIo,
+    client: awc::Client,
+    handle: ServerHandle,
+}
+
+/// What the raw client's reader task saw, pings excluded (they are answered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Text(String),
+    Binary(Bytes),
+    /// The WebSocket ended; nothing follows.
+    Closed(WsEnd),
+}
+
+impl SioServer {
+    /// Serves `io` (with its handlers already registered) with one worker; must be called
+    /// inside an actix runtime.
+    pub fn start(io: actix_socketio::SocketIo) -> SioServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("listener has an address");
+        let app_io = io.clone();
+        let server = actix_web::HttpServer::new(move || {
+            let io = app_io.clone();
+            actix_web::App::new().configure(move |cfg| io.mount(cfg))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen on the bound socket")
+        .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        SioServer {
+            addr,
+            io,
+            client: awc::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .finish(),
+            handle,
+        }
+    }
+
+    /// A raw client over `ws://…/socket.io/?EIO=4&transport=websocket`, after the open
+    /// packet; not yet in any namespace.
+    pub async fn raw(&self) -> RawClient {
+        self.raw_with("", &[]).await
+    }
+
+    /// [`SioServer::raw`] with more query parameters (`a=1&b=2`) and request headers.
+    pub async fn raw_with(&self, query: &str, headers: &[(&str, &str)]) -> RawClient {
+        let mut url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", self.addr);
+        if !query.is_empty() {
+            url.push('&');
+            url.push_str(query);
+        }
+        let mut request = self.client.ws(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let (response, conn) = within(STEP, "WebSocket handshake", request.connect())
+            .await
+            .unwrap_or_else(|e| panic!("the Socket.IO WebSocket opens: {e:?}"));
+        assert_eq!(response.status().as_u16(), 101, "switching protocols");
+        RawClient::start(Box::new(conn)).await
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// A Socket.IO client that speaks the wire protocol: text and binary frames in and out.
+/// A background task owns the WebSocket and answers every ping `2` with `3`, so a test
+/// may wait on the server without losing the connection.
+pub struct RawClient {
+    /// The Engine.IO session id from the open packet.
+    pub eio_sid: String,
+    out: tokio::sync::mpsc::UnboundedSender<Message>,
+    incoming: tokio::sync::mpsc::UnboundedReceiver<Incoming>,
+}
+
+impl RawClient {
+    async fn start(mut ws: Box<dyn WsTransport>) -> RawClient {
+        let open = match within(STEP, "the open packet", ws.next()).await {
+            Some(Ok(Frame::Text(bytes))) => String::from_utf8(bytes.to_vec()).expect("UTF-8"),
+            other => panic!("expected the open packet, got {other:?}"),
+        };
+        let json = open
+            .strip_prefix('0')
+            .unwrap_or_else(|| panic!("the first frame is the open packet: {open:?}"));
+        let value: serde_json::Value = serde_json::from_str(json).expect("open packet JSON");
+        let eio_sid = value["sid"].as_str().expect("sid is a string").to_owned();
+
+        let (out, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        let (in_tx, incoming) = tokio::sync::mpsc::unbounded_channel();
+        actix_rt::spawn(async move {
+            loop {
+                tokio::select! {
+                    message = out_rx.recv() => match message {
+                        Some(message) => {
+                            if ws.send(message).await.is_err() {
+                                let _ = in_tx.send(Incoming::Closed(WsEnd::Dropped));
+                                return;
+                            }
+                        }
+                        // The client was dropped: leave without a word.
+                        None => return,
+                    },
+                    frame = ws.next() => {
+                        let item = match frame {
+                            Some(Ok(Frame::Text(bytes))) if &bytes[..] == b"2" => {
+                                if ws.send(Message::Text("3".into())).await.is_err() {
+                                    let _ = in_tx.send(Incoming::Closed(WsEnd::Dropped));
+                                    return;
+                                }
+                                continue;
+                            }
+                            Some(Ok(Frame::Text(bytes))) => Incoming::Text(
+                                String::from_utf8(bytes.to_vec()).expect("UTF-8 text frame"),
+                            ),
+                            Some(Ok(Frame::Binary(bytes))) => Incoming::Binary(bytes),
+                            Some(Ok(Frame::Ping(_) | Frame::Pong(_))) => continue,
+                            Some(Ok(Frame::Close(reason))) => {
+                                Incoming::Closed(WsEnd::Close(reason.map(|r| r.code)))
+                            }
+                            Some(Ok(Frame::Continuation(_))) => {
+                                panic!("unexpected continuation frame")
+                            }
+                            Some(Err(_)) | None => Incoming::Closed(WsEnd::Dropped),
+                        };
+                        let closed = matches!(item, Incoming::Closed(_));
+                        if in_tx.send(item).is_err() || closed {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        RawClient {
+            eio_sid,
+            out,
+            incoming,
+        }
+    }
+
+    pub fn send(&self, text: &str) {
+        self.out
+            .send(Message::Text(text.to_owned().into()))
+            .expect("the WebSocket task is running");
+    }
+
+    pub fn send_binary(&self, bytes: &[u8]) {
+        self.out
+            .send(Message::Binary(Bytes::copy_from_slice(bytes)))
+            .expect("the WebSocket task is running");
+    }
+
+    /// Sends a close frame (code 1000).
+    pub fn close(&self) {
+        self.out
+            .send(Message::Close(Some(CloseCode::Normal.into())))
+            .expect("the WebSocket task is running");
+    }
+
+    /// The next frame that is not a ping, within [`STEP`].
+    pub async fn recv(&mut self) -> Incoming {
+        within(STEP, "a frame from the server", self.incoming.recv())
+            .await
+            .expect("the WebSocket task ended after reporting the close")
+    }
+
+    /// The next frame, which must be text.
+    pub async fn recv_text(&mut self) -> String {
+        match self.recv().await {
+            Incoming::Text(text) => text,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must be binary.
+    pub async fn recv_binary(&mut self) -> Bytes {
+        match self.recv().await {
+            Incoming::Binary(bytes) => bytes,
+            other => panic!("expected a binary frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame must be exactly the text `expected`.
+    #[track_caller]
+    pub fn expect<'a>(&'a mut self, expected: &'a str) -> impl Future<Output = ()> + 'a {
+        let caller = std::panic::Location::caller();
+        async move {
+            let got = self.recv_text().await;
+            assert_eq!(got, expected, "at {caller}");
+        }
+    }
+
+    /// Nothing but pings arrives for `time`.
+    pub async fn expect_silence(&mut self, time: Duration) {
+        if let Ok(item) = actix_rt::time::timeout(time, self.incoming.recv()).await {
+            panic!("expected nothing for {time:?}, got {item:?}");
+        }
+    }
+
+    /// The server ends the WebSocket within `limit`; any data frame before fails.
+    pub async fn expect_closed(&mut self, limit: Duration) -> WsEnd {
+        match within(
+            limit,
+            "the server closes the WebSocket",
+            self.incoming.recv(),
+        )
+        .await
+        {
+            Some(Incoming::Closed(end)) => end,
+            other => panic!("expected the WebSocket to close, got {other:?}"),
+        }
+    }
+
+    /// Joins `nsp` (`"/"` for the main namespace) with optional auth JSON; returns the
+    /// socket id from the exact answer `40[nsp,]{"sid":"…"}`.
+    pub async fn connect(&mut self, nsp: &str, auth: Option<&str>) -> String {
+        let prefix = if nsp == "/" {
+            String::new()
+        } else {
+            format!("{nsp},")
+        };
+        self.send(&format!("40{prefix}{}", auth.unwrap_or("")));
+        let answer = self.recv_text().await;
+        let json = answer
+            .strip_prefix(&format!("40{prefix}"))
+            .unwrap_or_else(|| panic!("CONNECT {nsp} is accepted: {answer:?}"));
+        let value: serde_json::Value =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{answer:?}: {e}"));
+        let sid = value["sid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer:?} has a sid"))
+            .to_owned();
+        assert_eq!(answer, format!(r#"40{prefix}{{"sid":"{sid}"}}"#), "exact");
+        sid
+    }
+}
+
+/// What the server's handlers report to the test, in order.
+pub struct Reports<T>(tokio::sync::mpsc::UnboundedReceiver<T>);
+
+/// A channel from handlers (on the server's worker thread) to the test.
+pub fn reports<T>() -> (tokio::sync::mpsc::UnboundedSender<T>, Reports<T>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    (tx, Reports(rx))
+}
+
+impl<T: std::fmt::Debug> Reports<T> {
+    /// The next report, within [`STEP`].
+    pub async fn next(&mut self, what: &str) -> T {
+        within(STEP, what, self.0.recv())
+            .await
+            .unwrap_or_else(|| panic!("{what}: every sender is gone"))
+    }
+
+    /// No report comes for `time`.
+    pub async fn expect_none(&mut self, time: Duration) {
+        if let Ok(Some(item)) = actix_rt::time::timeout(time, self.0.recv()).await {
+            panic!("expected no report for {time:?}, got {item:?}");
+        }
+    }
+}

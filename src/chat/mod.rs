@@ -1,0 +1,307 @@
+//! The chat rooms in real time: presence, the `/room` (room list) and `/chat` (inside a
+//! room) namespaces, entry permissions, and deleting rooms nobody is in.
+//!
+//! Events (see `realtime` for the `/chat` handlers):
+//! - `/room`, server → client: `newRoom` {id, title, max, owner (colour), secret, count},
+//!   `removeRoom` id, `roomCount` {id, count}.
+//! - `/chat`, server → client: `participants` [{id, colour, owner}], `chat` and `whisper`
+//!   (a stored chat plus `colour`), `owner` {id, colour}, `kicked` {message},
+//!   `refused` {message}, `roomRemoved` {message}.
+//! - `/chat`, client → server, each with an ack `{ok: true}` or `{ok: false, error}`:
+//!   `chat` {text}, `whisper` {to, text}, `kick` {id}.
+
+pub mod permissions;
+pub mod person;
+pub mod presence;
+mod rate;
+mod realtime;
+pub mod session;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use actix_socketio::{Namespace, SocketIo};
+use actix_web::cookie::Key;
+use serde::Serialize;
+
+pub use person::Person;
+
+use crate::{
+    config::Config,
+    identity::colour_for,
+    store::{Chat, NewChat, Room, Store, StoreError},
+    uploads,
+};
+use presence::Presence;
+use rate::RateLimiter;
+
+/// The room list's namespace.
+pub const LOBBY_NSP: &str = "/room";
+/// The namespace of the sockets inside a room.
+pub const ROOM_NSP: &str = "/chat";
+
+const ROOM_REMOVED: &str = "방이 삭제되었습니다.";
+
+/// A chat as clients get it: the stored chat plus its author's colour (and a whisper's
+/// recipient's colour, since a colour is how people are named).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatView {
+    #[serde(flatten)]
+    pub chat: Chat,
+    pub colour: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_colour: Option<String>,
+}
+
+impl From<Chat> for ChatView {
+    fn from(chat: Chat) -> Self {
+        ChatView {
+            colour: colour_for(&chat.user),
+            target_colour: chat.target.as_deref().map(colour_for),
+            chat,
+        }
+    }
+}
+
+/// One entry of `participants`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Participant {
+    pub id: String,
+    pub colour: String,
+    pub owner: bool,
+}
+
+fn participants(snapshot: &presence::Snapshot) -> Vec<Participant> {
+    snapshot
+        .people
+        .iter()
+        .map(|id| Participant {
+            owner: snapshot.owner.as_deref() == Some(id.as_str()),
+            colour: colour_for(id),
+            id: id.clone(),
+        })
+        .collect()
+}
+
+/// `newRoom` on `/room`; the owner appears only as their colour, the password not at all.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomSummary {
+    pub id: i64,
+    pub title: String,
+    pub max: i64,
+    pub owner: String,
+    pub secret: bool,
+    pub count: usize,
+}
+
+#[derive(Serialize)]
+struct RoomCount {
+    id: i64,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct Notice<'a> {
+    message: &'a str,
+}
+
+/// The rooms' live side, shared by the pages and the socket handlers. Cheap to clone.
+#[derive(Clone)]
+pub struct ChatHub(Arc<Hub>);
+
+pub(crate) struct Hub {
+    store: Store,
+    presence: Presence,
+    limiter: RateLimiter,
+    lobby: Namespace,
+    rooms: Namespace,
+    upload_dir: PathBuf,
+    grace: Duration,
+    key: Key,
+}
+
+/// The adapter room of everyone in a chat room.
+fn room_key(room: i64) -> String {
+    format!("room:{room}")
+}
+
+/// The adapter room of one person's sockets (tabs) in a chat room.
+fn person_key(room: i64, person: &str) -> String {
+    format!("room:{room}:person:{person}")
+}
+
+impl ChatHub {
+    /// Sets up both namespaces on `io`. The handlers hold the hub weakly, so the socket
+    /// server (which the hub points at) does not keep it alive in a cycle.
+    pub fn new(io: &SocketIo, store: Store, config: &Config) -> ChatHub {
+        let hub = Arc::new(Hub {
+            store,
+            presence: Presence::default(),
+            limiter: RateLimiter::new(config.chat_rate),
+            lobby: io.of(LOBBY_NSP),
+            rooms: io.of(ROOM_NSP),
+            upload_dir: config.upload_dir.clone(),
+            grace: config.room_delete_grace,
+            key: config.cookie_key.clone(),
+        });
+        realtime::register(&hub);
+        ChatHub(hub)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn upload_dir(&self) -> &Path {
+        &self.0.upload_dir
+    }
+
+    /// People (not tabs) in the room now.
+    pub fn count(&self, room: i64) -> usize {
+        self.0.presence.count(room)
+    }
+
+    /// Who is in the room now, longest present first.
+    pub fn participants(&self, room: i64) -> Vec<Participant> {
+        let mut people = Vec::new();
+        self.0
+            .presence
+            .publish(room, |snapshot| people = participants(snapshot));
+        people
+    }
+
+    /// The room's owner: the live one while people are in it, else the stored one.
+    pub fn owner_of(&self, room: &Room) -> String {
+        self.0
+            .presence
+            .owner(room.id)
+            .unwrap_or_else(|| room.owner.clone())
+    }
+
+    pub fn summary(&self, room: &Room) -> RoomSummary {
+        RoomSummary {
+            id: room.id,
+            title: room.title.clone(),
+            max: room.max,
+            owner: Person::from_public(self.owner_of(room)).colour,
+            secret: room.is_secret(),
+            count: self.count(room.id),
+        }
+    }
+
+    /// Takes one message from the person's rate budget; false when they send too fast.
+    pub fn allow_message(&self, person: &str) -> bool {
+        self.0.limiter.allow(person)
+    }
+
+    /// A room was created: show it in every room list, and delete it if its creator never
+    /// comes in.
+    pub fn room_created(&self, room: &Room) {
+        if let Err(err) = self.0.lobby.emit("newRoom", self.summary(room)) {
+            log::warn!("newRoom {}: {err}", room.id);
+        }
+        if let Some(token) = self.0.presence.await_deletion(room.id) {
+            Hub::delete_later(&self.0, room.id, token);
+        }
+    }
+
+    /// After a restart nobody is in any room: each is deleted unless someone comes back
+    /// within the grace period (clients reconnect by themselves).
+    pub async fn expire_empty_rooms(&self) -> Result<(), StoreError> {
+        for room in self.0.store.rooms().await? {
+            if let Some(token) = self.0.presence.await_deletion(room.id) {
+                Hub::delete_later(&self.0, room.id, token);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a chat and sends it to everyone in its room.
+    pub async fn post(&self, new: NewChat) -> Result<ChatView, StoreError> {
+        self.0.post(new).await
+    }
+
+    /// Deletes a room now (its owner asked); false if it was already being deleted or the
+    /// store failed.
+    pub async fn delete_room(&self, room: i64) -> bool {
+        self.0.presence.close(room) && self.0.remove_room(room).await
+    }
+}
+
+impl Hub {
+    async fn post(&self, new: NewChat) -> Result<ChatView, StoreError> {
+        let room = new.room_id;
+        let view = ChatView::from(self.store.add_chat(new).await?);
+        if let Err(err) = self.rooms.to(room_key(room)).emit("chat", &view) {
+            log::warn!("chat to room {room}: {err}");
+        }
+        Ok(view)
+    }
+
+    /// Deletes the room after the grace period, unless someone joins meanwhile (which
+    /// invalidates `token`).
+    fn delete_later(hub: &Arc<Hub>, room: i64, token: u64) {
+        let grace = hub.grace;
+        let hub: Weak<Hub> = Arc::downgrade(hub);
+        actix_web::rt::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let Some(hub) = hub.upgrade() else {
+                return;
+            };
+            if hub.presence.claim_deletion(room, token) {
+                hub.remove_room(room).await;
+            }
+        });
+    }
+
+    /// Deletes a room whose presence is already closed: its chats and files, then tells
+    /// the room lists and sends away anyone still inside.
+    async fn remove_room(&self, room: i64) -> bool {
+        let files = match self.store.delete_room(room).await {
+            Ok(files) => files,
+            Err(err) => {
+                log::error!("deleting room {room}: {err}");
+                self.presence.reopen(room);
+                return false;
+            }
+        };
+        // Forgotten before the sockets go, so their departures announce nothing.
+        self.presence.forget(room);
+        uploads::remove_files(self.upload_dir.clone(), files).await;
+        if let Err(err) = self.lobby.emit("removeRoom", room) {
+            log::warn!("removeRoom {room}: {err}");
+        }
+        let inside = self.rooms.to(room_key(room));
+        if let Err(err) = inside.emit(
+            "roomRemoved",
+            Notice {
+                message: ROOM_REMOVED,
+            },
+        ) {
+            log::warn!("roomRemoved {room}: {err}");
+        }
+        if let Err(err) = inside.disconnect_sockets(false).await {
+            log::warn!("disconnecting room {room}: {err}");
+        }
+        log::info!("방 {room}을(를) 삭제했습니다.");
+        true
+    }
+
+    /// Sends the participant list to the room and the head count to the room lists.
+    fn publish_people(&self, room: i64) {
+        self.presence.publish(room, |snapshot| {
+            let people = participants(snapshot);
+            if let Err(err) = self.rooms.to(room_key(room)).emit("participants", &people) {
+                log::warn!("participants of room {room}: {err}");
+            }
+            let count = RoomCount {
+                id: room,
+                count: snapshot.people.len(),
+            };
+            if let Err(err) = self.lobby.emit("roomCount", count) {
+                log::warn!("roomCount of room {room}: {err}");
+            }
+        });
+    }
+}

@@ -1,0 +1,424 @@
+//! The `/chat` namespace: who may connect, joining and leaving, and the `chat`, `whisper`
+//! and `kick` events.
+
+use std::sync::{Arc, Weak};
+
+use actix_socketio::{ConnectError, Event, Socket};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    participants,
+    permissions::{max_people, parse_room_id, Refusal},
+    person_key, room_key, session, ChatHub, ChatView, Hub, Notice, Person,
+};
+use crate::{
+    csrf,
+    store::{ChatKind, NewChat, StoreError},
+};
+
+/// Longest chat or whisper, in characters.
+pub const MAX_TEXT_CHARS: usize = 1000;
+
+const CROSS_SITE: &str = "허용되지 않은 요청입니다.";
+const KICKED: &str = "방장에게 강퇴당했습니다.";
+
+/// Set by the connect middleware on every admitted socket.
+#[derive(Clone)]
+struct Member {
+    room: i64,
+    max: usize,
+    /// The stored owner when the socket was admitted.
+    owner: String,
+    person: Person,
+}
+
+/// An event's ack: `{ok: true}` or `{ok: false, error}`.
+#[derive(Debug, Serialize)]
+struct Reply {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+}
+
+type Answer = Result<(), &'static str>;
+
+impl From<Answer> for Reply {
+    fn from(answer: Answer) -> Self {
+        Reply {
+            ok: answer.is_ok(),
+            error: answer.err(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ChatIn {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct WhisperIn {
+    to: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct KickIn {
+    id: String,
+}
+
+const BAD_REQUEST: &str = "잘못된 요청입니다.";
+const TOO_FAST: &str = "메시지를 너무 빨리 보내고 있습니다.";
+const NOT_SAVED: &str = "메시지를 저장하지 못했습니다.";
+
+pub(super) fn register(hub: &Arc<Hub>) {
+    let weak = Arc::downgrade(hub);
+    hub.rooms.use_middleware(move |socket: Socket| {
+        let hub = weak.upgrade();
+        async move {
+            // Gone only while the server shuts down.
+            let hub = hub.ok_or_else(|| ConnectError::new(Refusal::UnknownRoom.message()))?;
+            admit(ChatHub(hub), &socket).await
+        }
+    });
+    let weak = Arc::downgrade(hub);
+    hub.rooms.on_connect(move |socket: Socket| {
+        if let Some(hub) = weak.upgrade() {
+            Hub::connected(&hub, socket);
+        }
+        async {}
+    });
+}
+
+/// The room a socket names in its handshake auth: `{room: 1}` (or `"1"`).
+fn room_from_auth(auth: &Value) -> Option<i64> {
+    match auth.get("room")? {
+        Value::Number(n) => n.as_i64().filter(|id| *id > 0),
+        Value::String(s) => parse_room_id(s),
+        _ => None,
+    }
+}
+
+/// Trimmed text, or why it cannot be sent.
+fn message_text(text: &str) -> Result<String, &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        Err("메시지를 입력하세요.")
+    } else if text.chars().count() > MAX_TEXT_CHARS {
+        Err("메시지는 1000자 이하여야 합니다.")
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+fn store_failure(err: &StoreError) -> &'static str {
+    match err {
+        StoreError::RoomNotFound(_) => Refusal::UnknownRoom.message(),
+        _ => {
+            log::error!("store: {err}");
+            NOT_SAVED
+        }
+    }
+}
+
+/// Registers a handler that gets the hub, the socket's membership and the event, and
+/// answers the event's ack with what it returns.
+fn handle<F, Fut>(hub: &Arc<Hub>, socket: &Socket, name: &str, handler: F)
+where
+    F: Fn(Arc<Hub>, Member, Event) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Answer> + 'static,
+{
+    let weak: Weak<Hub> = Arc::downgrade(hub);
+    let handler = Arc::new(handler);
+    socket.on(name, move |socket: Socket, mut event: Event| {
+        let hub = weak.upgrade();
+        let handler = handler.clone();
+        async move {
+            let (Some(hub), Some(member)) = (hub, socket.extension::<Member>()) else {
+                return;
+            };
+            let ack = event.take_ack();
+            let reply = Reply::from(handler(hub, member, event).await);
+            if let Some(ack) = ack {
+                // Fails only if the client left meanwhile.
+                let _ = ack.send(reply);
+            }
+        }
+    });
+}
+
+/// Connect middleware: the checks every socket passes before it joins, in this order.
+async fn admit(hub: ChatHub, socket: &Socket) -> Result<(), ConnectError> {
+    let handshake = socket.handshake();
+    if !csrf::same_origin(&handshake.headers, false) {
+        return Err(ConnectError::new(CROSS_SITE));
+    }
+    let refuse = |refusal: Refusal| ConnectError::new(refusal.message());
+    let session =
+        session::from_handshake(handshake, &hub.0.key).ok_or_else(|| refuse(Refusal::NoSession))?;
+    let id = room_from_auth(&handshake.auth).ok_or_else(|| refuse(Refusal::UnknownRoom))?;
+    let room = hub.find_room(id).await.map_err(refuse)?;
+    if !session.granted.contains(&room.id) {
+        return Err(refuse(Refusal::NotGranted));
+    }
+    hub.check_stay(&room, &session.person)
+        .await
+        .map_err(refuse)?;
+    socket.insert_extension(Member {
+        room: room.id,
+        max: max_people(&room),
+        owner: room.owner,
+        person: session.person,
+    });
+    Ok(())
+}
+
+impl Hub {
+    /// A socket passed the middleware: it joins the room's presence (capacity is enforced
+    /// here, atomically; the middleware's check only gives the friendly refusal).
+    fn connected(hub: &Arc<Hub>, socket: Socket) {
+        let Some(member) = socket.extension::<Member>() else {
+            socket.disconnect(false);
+            return;
+        };
+        let room = member.room;
+        let person = &member.person;
+        let joined = hub
+            .presence
+            .join(room, &person.id, socket.id(), member.max, &member.owner);
+        let joined = match joined {
+            Ok(joined) => joined,
+            Err(err) => {
+                let message = Refusal::from(err).message();
+                let _ = socket.emit("refused", Notice { message });
+                socket.disconnect(false);
+                return;
+            }
+        };
+        socket.join(vec![room_key(room), person_key(room, &person.id)]);
+
+        handle(hub, &socket, "chat", |hub, member, event| async move {
+            hub.on_chat(&member, &event).await
+        });
+        handle(hub, &socket, "whisper", |hub, member, event| async move {
+            hub.on_whisper(&member, &event).await
+        });
+        handle(hub, &socket, "kick", |hub, member, event| async move {
+            hub.on_kick(&member, &event).await
+        });
+        let weak = Arc::downgrade(hub);
+        socket.on_disconnect(move |socket: Socket, _reason| {
+            if let (Some(hub), Some(member)) = (weak.upgrade(), socket.extension::<Member>()) {
+                Hub::left(&hub, socket.id(), &member);
+            }
+            async {}
+        });
+        // A disconnect that came before the handler was registered (from another thread)
+        // would otherwise leave this socket present for ever; leaving twice is harmless.
+        if !socket.connected() {
+            Hub::left(hub, socket.id(), &member);
+            return;
+        }
+
+        if joined.arrived {
+            hub.publish_people(room);
+            let hub = hub.clone();
+            let person = person.clone();
+            actix_web::rt::spawn(async move {
+                let text = format!("{}님이 입장하셨습니다.", person.colour);
+                // To the others only: the newcomer's page already shows the history.
+                let except = person_key(room, &person.id);
+                hub.notice(room, &person, text, Some(except)).await;
+            });
+        } else {
+            // Another tab of someone present: nothing changed for the others.
+            hub.presence.publish(room, |snapshot| {
+                let _ = socket.emit("participants", participants(snapshot));
+            });
+        }
+    }
+
+    /// A socket left (or was sent away); its person leaves with their last socket.
+    fn left(hub: &Arc<Hub>, socket: &str, member: &Member) {
+        let room = member.room;
+        let Some(left) = hub.presence.leave(room, socket) else {
+            return;
+        };
+        if let Some(token) = left.deletion {
+            Hub::delete_later(hub, room, token);
+        }
+        if !left.departed {
+            return;
+        }
+        hub.publish_people(room);
+        let hub = hub.clone();
+        let person = member.person.clone();
+        actix_web::rt::spawn(async move {
+            let text = format!("{}님이 퇴장하셨습니다.", person.colour);
+            hub.notice(room, &person, text, None).await;
+            if let Some(owner) = left.new_owner {
+                hub.owner_changed(room, Person::from_public(owner)).await;
+            }
+        });
+    }
+
+    /// The owner left: the new one (already in presence) is stored and announced.
+    async fn owner_changed(&self, room: i64, owner: Person) {
+        if let Err(err) = self.store.set_owner(room, &owner.id).await {
+            log::error!("new owner of room {room}: {err}");
+        }
+        if let Err(err) = self.rooms.to(room_key(room)).emit("owner", &owner) {
+            log::warn!("owner of room {room}: {err}");
+        }
+        let text = format!("{}님이 방장이 되었습니다.", owner.colour);
+        self.notice(room, &owner, text, None).await;
+    }
+
+    /// Stores a system notice about `person` and sends it to the room (less `except`).
+    async fn notice(&self, room: i64, person: &Person, text: String, except: Option<String>) {
+        let new = NewChat {
+            room_id: room,
+            user: person.id.clone(),
+            kind: ChatKind::System,
+            body: text,
+            target: None,
+        };
+        let view = match self.store.add_chat(new).await {
+            Ok(chat) => ChatView::from(chat),
+            // The room was deleted meanwhile: nobody is left to tell.
+            Err(StoreError::RoomNotFound(_)) => return,
+            Err(err) => {
+                log::error!("notice in room {room}: {err}");
+                return;
+            }
+        };
+        let mut to = self.rooms.to(room_key(room));
+        if let Some(except) = except {
+            to = to.except(except);
+        }
+        if let Err(err) = to.emit("chat", &view) {
+            log::warn!("notice to room {room}: {err}");
+        }
+    }
+
+    async fn on_chat(&self, member: &Member, event: &Event) -> Answer {
+        let input: ChatIn = event.data().map_err(|_| BAD_REQUEST)?;
+        let text = message_text(&input.text)?;
+        if !self.limiter.allow(&member.person.id) {
+            return Err(TOO_FAST);
+        }
+        let new = NewChat {
+            room_id: member.room,
+            user: member.person.id.clone(),
+            kind: ChatKind::Text,
+            body: text,
+            target: None,
+        };
+        self.post(new).await.map_err(|err| store_failure(&err))?;
+        Ok(())
+    }
+
+    async fn on_whisper(&self, member: &Member, event: &Event) -> Answer {
+        let input: WhisperIn = event.data().map_err(|_| BAD_REQUEST)?;
+        let text = message_text(&input.text)?;
+        let room = member.room;
+        if input.to == member.person.id {
+            return Err("자기 자신에게는 귓속말을 보낼 수 없습니다.");
+        }
+        if !self.presence.contains(room, &input.to) {
+            return Err("귓속말 상대가 방에 없습니다.");
+        }
+        if !self.limiter.allow(&member.person.id) {
+            return Err(TOO_FAST);
+        }
+        let new = NewChat {
+            room_id: room,
+            user: member.person.id.clone(),
+            kind: ChatKind::Whisper,
+            body: text,
+            target: Some(input.to.clone()),
+        };
+        let chat = self
+            .store
+            .add_chat(new)
+            .await
+            .map_err(|err| store_failure(&err))?;
+        let view = ChatView::from(chat);
+        let both = vec![
+            person_key(room, &member.person.id),
+            person_key(room, &input.to),
+        ];
+        if let Err(err) = self.rooms.to(both).emit("whisper", &view) {
+            log::warn!("whisper in room {room}: {err}");
+        }
+        Ok(())
+    }
+
+    async fn on_kick(&self, member: &Member, event: &Event) -> Answer {
+        let input: KickIn = event.data().map_err(|_| BAD_REQUEST)?;
+        let room = member.room;
+        if self.presence.owner(room).as_deref() != Some(member.person.id.as_str()) {
+            return Err("방장만 강퇴할 수 있습니다.");
+        }
+        if input.id == member.person.id {
+            return Err("자기 자신은 강퇴할 수 없습니다.");
+        }
+        if !self.presence.contains(room, &input.id) {
+            return Err("강퇴할 사람이 방에 없습니다.");
+        }
+        self.store.ban(room, &input.id).await.map_err(|err| {
+            log::error!("ban in room {room}: {err}");
+            "강퇴하지 못했습니다."
+        })?;
+        let target = self.rooms.to(person_key(room, &input.id));
+        if let Err(err) = target.emit("kicked", Notice { message: KICKED }) {
+            log::warn!("kicked in room {room}: {err}");
+        }
+        // Their departure (notice, list, ownership) follows from the disconnections.
+        if let Err(err) = target.disconnect_sockets(false).await {
+            log::warn!("disconnecting the kicked in room {room}: {err}");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_room_comes_from_the_auth_as_a_positive_integer() {
+        assert_eq!(room_from_auth(&json!({"room": 3})), Some(3));
+        assert_eq!(room_from_auth(&json!({"room": "12"})), Some(12));
+        for bad in [
+            json!({}),
+            json!({"room": 0}),
+            json!({"room": -1}),
+            json!({"room": 1.5}),
+            json!({"room": "x"}),
+            json!({"room": null}),
+            json!([1]),
+        ] {
+            assert_eq!(room_from_auth(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn texts_are_trimmed_and_bounded_in_characters() {
+        assert_eq!(message_text("  안녕  "), Ok("안녕".to_owned()));
+        assert!(message_text(" \n ").is_err());
+        assert!(message_text(&"가".repeat(MAX_TEXT_CHARS)).is_ok());
+        assert!(message_text(&"가".repeat(MAX_TEXT_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn replies_are_ok_or_carry_the_error() {
+        let ok = serde_json::to_value(Reply::from(Ok(()))).expect("serializes");
+        assert_eq!(ok, json!({"ok": true}));
+        let err = serde_json::to_value(Reply::from(Err(TOO_FAST))).expect("serializes");
+        assert_eq!(err, json!({"ok": false, "error": TOO_FAST}));
+    }
+}

@@ -1,0 +1,175 @@
+//! Creating, entering and deleting rooms.
+
+use actix_web::{http::StatusCode, web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use tera::Context;
+
+use super::{home_with, see_other};
+use crate::{
+    app::AppState,
+    chat::{
+        permissions::{parse_room_id, Refusal},
+        session::Viewer,
+        ChatView, Person,
+    },
+    error::AppError,
+    store::{NewRoom, Room},
+    validation::{validate_room, RoomForm, MIN_MAX},
+};
+
+/// `GET /room`: the empty form.
+pub async fn new_room(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    room_form(&state, StatusCode::OK, &RoomForm::default(), None)
+}
+
+/// The form, with the values typed so far (never the password) and the error, if any.
+fn room_form(
+    state: &AppState,
+    status: StatusCode,
+    form: &RoomForm,
+    error: Option<(&str, String)>,
+) -> Result<HttpResponse, AppError> {
+    let mut context = Context::new();
+    context.insert("title", &form.title);
+    context.insert("max", &form.max);
+    context.insert("min_max", &MIN_MAX);
+    context.insert("field", &error.as_ref().map(|(field, _)| *field));
+    context.insert("error", &error.as_ref().map(|(_, message)| message));
+    state.render(status, "room-new.html", &context)
+}
+
+/// `POST /room`: creates the room with its creator as owner and lets them in.
+pub async fn create_room(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: web::Form<RoomForm>,
+) -> Result<HttpResponse, AppError> {
+    let valid = match validate_room(&form) {
+        Ok(valid) => valid,
+        Err(err) => {
+            let error = Some((err.field(), err.to_string()));
+            return room_form(&state, StatusCode::BAD_REQUEST, &form, error);
+        }
+    };
+    let hub = state.chat();
+    let room = hub
+        .store()
+        .create_room(NewRoom {
+            title: valid.title,
+            max: valid.max,
+            owner: viewer.person.id.clone(),
+            password: valid.password,
+        })
+        .await?;
+    viewer.grant(room.id)?;
+    hub.room_created(&room);
+    Ok(see_other(&format!("/room/{}", room.id)))
+}
+
+/// `GET /room/{id}`: the chat page, or the password form, or back to the list with why not.
+pub async fn enter_room(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let hub = state.chat();
+    let room = match room_for(&state, &path).await {
+        Ok(room) => room,
+        Err(refusal) => return home_with(&viewer, refusal.message()),
+    };
+    // Banned, then full (someone already inside may always open another tab).
+    if let Err(refusal) = hub.check_stay(&room, &viewer.person).await {
+        return home_with(&viewer, refusal.message());
+    }
+    if room.is_secret() && !viewer.is_granted(room.id) {
+        let mut context = Context::new();
+        context.insert("room", &hub.summary(&room));
+        return state.page("room-password.html", &context);
+    }
+    viewer.grant(room.id)?;
+
+    let chats: Vec<ChatView> = hub
+        .store()
+        .chats(room.id, &viewer.person.id)
+        .await?
+        .into_iter()
+        .map(ChatView::from)
+        .collect();
+    let owner = Person::from_public(hub.owner_of(&room));
+    let mut context = Context::new();
+    context.insert("room", &hub.summary(&room));
+    context.insert("is_owner", &(owner.id == viewer.person.id));
+    context.insert("owner", &owner);
+    context.insert("me", &viewer.person);
+    context.insert("chats", &chats);
+    context.insert("participants", &hub.participants(room.id));
+    state.page("chat.html", &context)
+}
+
+/// The room a path names; a malformed id names none.
+async fn room_for(state: &AppState, id: &str) -> Result<Room, Refusal> {
+    let id = parse_room_id(id).ok_or(Refusal::UnknownRoom)?;
+    state.chat().find_room(id).await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /room/{id}/password`: a right password lets this session in for good.
+pub async fn unlock_room(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let room = match room_for(&state, &path).await {
+        Ok(room) => room,
+        Err(refusal) => return home_with(&viewer, refusal.message()),
+    };
+    if let Err(refusal) = state.chat().check_not_banned(&room, &viewer.person).await {
+        return home_with(&viewer, refusal.message());
+    }
+    // A public room has nothing to unlock; the room page lets the visitor in.
+    if room.is_secret()
+        && !state
+            .chat()
+            .store()
+            .verify_password(&room, &form.password)
+            .await
+    {
+        return home_with(&viewer, Refusal::WrongPassword.message());
+    }
+    viewer.grant(room.id)?;
+    Ok(see_other(&format!("/room/{}", room.id)))
+}
+
+/// `DELETE /room/{id}` (from the owner's page): deletes it now, like an emptied room.
+pub async fn delete_room(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let refuse = |status: StatusCode, message: &str| {
+        HttpResponse::build(status).json(json!({ "ok": false, "error": message }))
+    };
+    let hub = state.chat();
+    let room = match room_for(&state, &path).await {
+        Ok(room) => room,
+        Err(Refusal::UnknownRoom) => {
+            return refuse(StatusCode::NOT_FOUND, Refusal::UnknownRoom.message())
+        }
+        Err(refusal) => return refuse(StatusCode::SERVICE_UNAVAILABLE, refusal.message()),
+    };
+    if hub.owner_of(&room) != viewer.person.id {
+        return refuse(StatusCode::FORBIDDEN, "방장만 방을 삭제할 수 있습니다.");
+    }
+    if hub.delete_room(room.id).await {
+        HttpResponse::Ok().json(json!({ "ok": true }))
+    } else {
+        refuse(StatusCode::SERVICE_UNAVAILABLE, "방을 삭제하지 못했습니다.")
+    }
+}

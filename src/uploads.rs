@@ -1,0 +1,364 @@
+//! GIF uploads (`POST /room/{id}/gif`, multipart field `gif`) and serving them at
+//! `/gif/{name}`.
+//!
+//! The size limit is enforced while the body streams in, and the bytes must start like an
+//! image (GIF, PNG, JPEG or WebP) whatever the client claims. Files get random names.
+
+use std::path::{Path, PathBuf};
+
+use actix_files::NamedFile;
+use actix_multipart::Multipart;
+use actix_web::{
+    http::{
+        header::{self, HeaderValue},
+        StatusCode,
+    },
+    mime, web, HttpRequest, HttpResponse, ResponseError as _,
+};
+use futures_util::StreamExt as _;
+use rand::{rngs::OsRng, RngCore as _};
+use serde_json::json;
+
+use crate::{
+    app::AppState,
+    chat::{
+        permissions::{parse_room_id, Refusal},
+        session::Viewer,
+    },
+    error::AppError,
+    store::{ChatKind, NewChat},
+};
+
+/// The largest file accepted.
+pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
+pub const TOO_LARGE: &str = "파일 크기는 5MB 이하여야 합니다.";
+pub const NOT_AN_IMAGE: &str = "GIF, PNG, JPEG, WebP 이미지만 올릴 수 있습니다.";
+const NO_FILE: &str = "올릴 파일을 선택하세요.";
+const TOO_FAST: &str = "메시지를 너무 빨리 보내고 있습니다.";
+/// Past the limit, this much more is read and thrown away so the client (still sending) gets
+/// the 413 rather than a reset connection; beyond it the connection is simply dropped.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+/// Enough bytes to recognise every accepted format.
+const SNIFF_BYTES: usize = 12;
+/// Random part of a stored name: 128 bits, as hex.
+const NAME_BYTES: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Gif,
+    Png,
+    Jpeg,
+    Webp,
+}
+
+impl ImageKind {
+    /// The format the bytes start with, if accepted.
+    pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
+        if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            Some(ImageKind::Gif)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(ImageKind::Png)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(ImageKind::Jpeg)
+        } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+            Some(ImageKind::Webp)
+        } else {
+            None
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageKind::Gif => "gif",
+            ImageKind::Png => "png",
+            ImageKind::Jpeg => "jpg",
+            ImageKind::Webp => "webp",
+        }
+    }
+
+    fn from_extension(ext: &str) -> Option<ImageKind> {
+        [
+            ImageKind::Gif,
+            ImageKind::Png,
+            ImageKind::Jpeg,
+            ImageKind::Webp,
+        ]
+        .into_iter()
+        .find(|kind| kind.extension() == ext)
+    }
+
+    fn mime(self) -> mime::Mime {
+        match self {
+            ImageKind::Gif => mime::IMAGE_GIF,
+            ImageKind::Png => mime::IMAGE_PNG,
+            ImageKind::Jpeg => mime::IMAGE_JPEG,
+            // unwrap: a constant, valid media type.
+            ImageKind::Webp => "image/webp".parse().unwrap(),
+        }
+    }
+}
+
+/// The kind of a stored file's name: lowercase hex, a dot, a known extension. Anything else
+/// (paths, dots, upper case) is no file of ours.
+pub fn stored_kind(name: &str) -> Option<ImageKind> {
+    let (stem, ext) = name.split_once('.')?;
+    let hex = !stem.is_empty() && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    hex.then(|| ImageKind::from_extension(ext)).flatten()
+}
+
+fn random_name(kind: ImageKind) -> String {
+    let mut bytes = [0u8; NAME_BYTES];
+    OsRng.fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.{}", kind.extension())
+}
+
+/// `POST /room/{id}/gif`. Answers JSON to `fetch` (which asks for it), else redirects back
+/// to the room or shows the error page.
+pub async fn upload(
+    req: HttpRequest,
+    path: web::Path<String>,
+    viewer: Viewer,
+    payload: Multipart,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let wants_json = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"));
+    let room = path.into_inner();
+    match store_upload(&room, &viewer, payload, &state).await {
+        Ok(()) if wants_json => Ok(HttpResponse::Created().json(json!({ "ok": true }))),
+        Ok(()) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/room/{room}")))
+            .finish()),
+        Err(err) if wants_json => Ok(HttpResponse::build(err.status_code())
+            .json(json!({ "ok": false, "error": err.to_string() }))),
+        Err(err) => Err(err),
+    }
+}
+
+async fn store_upload(
+    room: &str,
+    viewer: &Viewer,
+    payload: Multipart,
+    state: &AppState,
+) -> Result<(), AppError> {
+    let hub = state.chat();
+    let refused = |refusal: Refusal| {
+        let status = match refusal {
+            Refusal::UnknownRoom => StatusCode::NOT_FOUND,
+            Refusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::FORBIDDEN,
+        };
+        AppError::refused(status, refusal.message())
+    };
+    // Permissions first: nobody else's bytes are read at all.
+    let id = parse_room_id(room).ok_or_else(|| refused(Refusal::UnknownRoom))?;
+    let room = hub.find_room(id).await.map_err(refused)?;
+    if !viewer.is_granted(room.id) {
+        return Err(refused(Refusal::NotGranted));
+    }
+    hub.check_not_banned(&room, &viewer.person)
+        .await
+        .map_err(refused)?;
+    if !hub.allow_message(&viewer.person.id) {
+        return Err(AppError::refused(StatusCode::TOO_MANY_REQUESTS, TOO_FAST));
+    }
+
+    let (kind, bytes) = read_image(payload).await?;
+    let name = random_name(kind);
+    let file = hub.upload_dir().join(&name);
+    write_new(file.clone(), bytes).await?;
+    let new = NewChat {
+        room_id: room.id,
+        user: viewer.person.id.clone(),
+        kind: ChatKind::Gif,
+        body: name.clone(),
+        target: None,
+    };
+    if let Err(err) = hub.post(new).await {
+        // Nothing refers to the file: do not keep it.
+        remove_files(hub.upload_dir().to_owned(), vec![name]).await;
+        return Err(err.into());
+    }
+    Ok(())
+}
+
+/// Reads the `gif` field, refusing as soon as it passes the limit or does not start like
+/// an image; other fields are skipped.
+async fn read_image(mut payload: Multipart) -> Result<(ImageKind, Vec<u8>), AppError> {
+    let mut image: Option<Vec<u8>> = None;
+    let mut failure: Option<&'static str> = None;
+    let mut read = 0usize;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(bad_upload)?;
+        let wanted = image.is_none() && failure.is_none() && field.name() == Some("gif");
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(bad_upload)?;
+            read = read.saturating_add(chunk.len());
+            if read > MAX_UPLOAD_BYTES + DRAIN_BYTES {
+                return Err(AppError::refused(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE));
+            }
+            if !wanted || failure.is_some() {
+                continue; // drained, not kept
+            }
+            if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
+                failure = Some(TOO_LARGE);
+                bytes = Vec::new();
+                continue;
+            }
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() >= SNIFF_BYTES && ImageKind::sniff(&bytes).is_none() {
+                failure = Some(NOT_AN_IMAGE);
+                bytes = Vec::new();
+            }
+        }
+        if wanted && failure.is_none() {
+            image = Some(bytes);
+        }
+    }
+    match (failure, image) {
+        (Some(TOO_LARGE), _) => Err(AppError::refused(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE)),
+        (Some(message), _) => Err(AppError::refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message,
+        )),
+        (None, Some(bytes)) if bytes.is_empty() => {
+            Err(AppError::refused(StatusCode::BAD_REQUEST, NO_FILE))
+        }
+        (None, Some(bytes)) => match ImageKind::sniff(&bytes) {
+            Some(kind) => Ok((kind, bytes)),
+            None => Err(AppError::refused(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                NOT_AN_IMAGE,
+            )),
+        },
+        (None, None) => Err(AppError::refused(StatusCode::BAD_REQUEST, NO_FILE)),
+    }
+}
+
+fn bad_upload(err: actix_multipart::MultipartError) -> AppError {
+    log::info!("upload: {err}");
+    AppError::refused(StatusCode::BAD_REQUEST, NO_FILE)
+}
+
+/// Writes a new file (never replacing one) on the blocking pool.
+async fn write_new(path: PathBuf, bytes: Vec<u8>) -> Result<(), AppError> {
+    web::block(move || {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?
+            .write_all(&bytes)
+    })
+    .await
+    .map_err(|err| AppError::Io(std::io::Error::other(err.to_string())))??;
+    Ok(())
+}
+
+/// Deletes stored files by name (a deleted room's GIFs); names that are not ours are
+/// skipped, and failures only logged.
+pub async fn remove_files(dir: PathBuf, names: Vec<String>) {
+    if names.is_empty() {
+        return;
+    }
+    let done = web::block(move || {
+        for name in names.iter().filter(|name| stored_kind(name).is_some()) {
+            match std::fs::remove_file(dir.join(name)) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => log::warn!("removing upload {name}: {err}"),
+            }
+        }
+    })
+    .await;
+    if let Err(err) = done {
+        log::warn!("removing uploads: {err}");
+    }
+}
+
+/// `GET /gif/{name}`: a stored file with its type, and no sniffing by the browser.
+pub async fn serve(
+    req: HttpRequest,
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let not_found = || AppError::NotFound {
+        method: req.method().clone(),
+        path: req.path().to_owned(),
+    };
+    let kind = stored_kind(&name).ok_or_else(not_found)?;
+    let file = NamedFile::open_async(state.chat().upload_dir().join(name.as_str()))
+        .await
+        .map_err(|_| not_found())?;
+    let mut res = file.set_content_type(kind.mime()).into_response(&req);
+    res.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(res)
+}
+
+/// Creates the upload directory if needed (at start-up).
+pub fn ensure_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_are_recognised_by_their_first_bytes() {
+        assert_eq!(ImageKind::sniff(b"GIF89a\x01\x00"), Some(ImageKind::Gif));
+        assert_eq!(ImageKind::sniff(b"GIF87a"), Some(ImageKind::Gif));
+        assert_eq!(
+            ImageKind::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\x0d"),
+            Some(ImageKind::Png)
+        );
+        assert_eq!(
+            ImageKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(ImageKind::Jpeg)
+        );
+        assert_eq!(
+            ImageKind::sniff(b"RIFF\x10\0\0\0WEBPVP8 "),
+            Some(ImageKind::Webp)
+        );
+        for bad in [
+            &b"<svg>"[..],
+            b"GIF8",
+            b"RIFF\x10\0\0\0WAVE",
+            b"",
+            b"hello world!",
+        ] {
+            assert_eq!(ImageKind::sniff(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_our_own_names_are_served() {
+        assert_eq!(stored_kind("0123abcd.gif"), Some(ImageKind::Gif));
+        assert_eq!(stored_kind("ff.webp"), Some(ImageKind::Webp));
+        assert_eq!(stored_kind("ff.jpg"), Some(ImageKind::Jpeg));
+        for bad in [
+            ".gif",
+            "ABCD.gif",
+            "abcd.GIF",
+            "abcd.svg",
+            "abcd.gif.gif",
+            "../abcd.gif",
+            "ab/cd.gif",
+            "abcd",
+            "abcg.gif",
+        ] {
+            assert_eq!(stored_kind(bad), None, "{bad}");
+        }
+        let name = random_name(ImageKind::Png);
+        assert_eq!(stored_kind(&name), Some(ImageKind::Png));
+        assert_eq!(name.len(), 2 * NAME_BYTES + 4);
+    }
+}

@@ -1,0 +1,484 @@
+//! The `/chat` namespace through a raw Socket.IO client: who may connect, presence and
+//! capacity, chats with acks, whispers, kicks, ownership, and deleting emptied rooms.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{config, config_with, Browser, SocketClient, TestServer};
+use serde_json::{json, Value};
+
+/// Long enough for an event that should not come to have arrived if it were sent.
+const QUIET: Duration = Duration::from_millis(300);
+
+fn ids(participants: &Value) -> Vec<String> {
+    participants
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|p| p["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
+/// Waits for the participant list to be `expected` (lists sent earlier are skipped).
+async fn participants(socket: &mut SocketClient, expected: &[&str]) -> Value {
+    loop {
+        let list = socket.event("participants").await;
+        if ids(&list) == expected {
+            return list;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn connecting_needs_a_session_a_room_and_a_grant() {
+    let srv = TestServer::start(config("development")).await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("방", "", "pw").await;
+    let auth = json!({ "room": id });
+
+    let refusal = SocketClient::connect(&srv, None, None, "/chat", auth.clone())
+        .await
+        .refusal();
+    assert_eq!(refusal, "세션이 없습니다.");
+    let refusal = SocketClient::connect(
+        &srv,
+        Some("gif-chat.sid=forged"),
+        None,
+        "/chat",
+        auth.clone(),
+    )
+    .await
+    .refusal();
+    assert_eq!(refusal, "세션이 없습니다.");
+
+    let cookie = owner.cookie();
+    for bad in [json!({}), json!({ "room": 999 }), json!({ "room": "x" })] {
+        let refusal = SocketClient::connect(&srv, cookie.as_deref(), None, "/chat", bad)
+            .await
+            .refusal();
+        assert_eq!(refusal, "존재하지 않는 방입니다.");
+    }
+
+    // A session that never unlocked the secret room.
+    let stranger = Browser::new(&srv);
+    stranger.get("/").await;
+    let refusal = SocketClient::chat(&srv, &stranger, id).await.refusal();
+    assert_eq!(refusal, "입장 권한이 없습니다.");
+
+    // Another site's page cannot use the visitor's cookie.
+    let refusal = SocketClient::connect(
+        &srv,
+        cookie.as_deref(),
+        Some("http://evil.example"),
+        "/chat",
+        auth,
+    )
+    .await
+    .refusal();
+    assert_eq!(refusal, "허용되지 않은 요청입니다.");
+
+    SocketClient::chat(&srv, &owner, id).await.socket();
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn chats_reach_everyone_once_with_the_authors_colour() {
+    let srv = TestServer::start(config("development")).await;
+    let mut lobby = SocketClient::lobby(&srv).await;
+    let alice = Browser::new(&srv);
+    let id = alice.create_room("수다방", "", "").await;
+    let bob = Browser::new(&srv);
+    let alice_id = alice.public_id(id).await;
+    let bob_id = bob.public_id(id).await;
+
+    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
+    let list = participants(&mut a, &[&alice_id]).await;
+    assert_eq!(
+        list,
+        json!([{ "id": alice_id, "colour": gif_chat::identity::colour_for(&alice_id), "owner": true }])
+    );
+    let mut b = SocketClient::chat(&srv, &bob, id).await.socket();
+    participants(&mut a, &[&alice_id, &bob_id]).await;
+    participants(&mut b, &[&alice_id, &bob_id]).await;
+    assert_eq!(
+        lobby.event("roomCount").await,
+        json!({ "id": id, "count": 1 })
+    );
+    assert_eq!(
+        lobby.event("roomCount").await,
+        json!({ "id": id, "count": 2 })
+    );
+
+    // The others hear of the newcomer; the newcomer does not hear of itself.
+    let bob_colour = gif_chat::identity::colour_for(&bob_id);
+    let notice = a.event("chat").await;
+    assert_eq!(notice["kind"], json!("system"));
+    assert_eq!(notice["user"], json!(bob_id));
+    assert_eq!(
+        notice["body"],
+        json!(format!("{bob_colour}님이 입장하셨습니다."))
+    );
+    // (Alice's own notice may still reach Bob: it is stored, then sent, after she joined.)
+    while let Some(chat) = b.try_event("chat", QUIET).await {
+        assert_ne!(chat["user"], json!(bob_id), "{chat}");
+    }
+
+    let reply = b
+        .emit_ack("chat", json!({ "text": "  안녕하세요 <b>!</b> " }))
+        .await;
+    assert_eq!(reply, json!({ "ok": true }));
+    for socket in [&mut a, &mut b] {
+        let chat = socket.event("chat").await;
+        assert_eq!(chat["kind"], json!("text"));
+        assert_eq!(chat["body"], json!("안녕하세요 <b>!</b>"));
+        assert_eq!(chat["user"], json!(bob_id));
+        assert_eq!(chat["colour"], json!(bob_colour));
+        assert_eq!(chat["room_id"], json!(id));
+        // Exactly once.
+        assert_eq!(socket.try_event("chat", QUIET).await, None);
+    }
+
+    // The history has it too, in order, escaped.
+    let page = alice.get(&format!("/room/{id}")).await;
+    let joined = page.body.find("님이 입장하셨습니다.").expect("notice");
+    let said = page
+        .body
+        .find("안녕하세요 &lt;b&gt;!&lt;/b&gt;")
+        .expect("chat");
+    assert!(joined < said);
+    // Pages name people by public id (16 hex), never by the 32-hex secret.
+    assert_eq!(alice_id.len(), 16);
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn bad_chats_are_refused_in_the_ack() {
+    let srv = TestServer::start(config("development")).await;
+    let alice = Browser::new(&srv);
+    let id = alice.create_room("방", "", "").await;
+    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
+    for (data, error) in [
+        (json!({ "text": "   " }), "메시지를 입력하세요."),
+        (
+            json!({ "text": "가".repeat(1001) }),
+            "메시지는 1000자 이하여야 합니다.",
+        ),
+        (json!({ "text": 5 }), "잘못된 요청입니다."),
+        (json!("hello"), "잘못된 요청입니다."),
+    ] {
+        let reply = a.emit_ack("chat", data).await;
+        assert_eq!(reply, json!({ "ok": false, "error": error }));
+    }
+    assert_eq!(a.try_event("chat", QUIET).await, None);
+    let reply = a
+        .emit_ack("chat", json!({ "text": "가".repeat(1000) }))
+        .await;
+    assert_eq!(reply, json!({ "ok": true }));
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_session_that_sends_too_fast_is_slowed_down() {
+    let srv = TestServer::start(config_with("development", &[("CHAT_RATE", "1")])).await;
+    let alice = Browser::new(&srv);
+    let id = alice.create_room("방", "", "").await;
+    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
+    let mut a2 = SocketClient::chat(&srv, &alice, id).await.socket();
+    // One per second, bursts of two.
+    for _ in 0..2 {
+        assert_eq!(
+            a.emit_ack("chat", json!({ "text": "hi" })).await,
+            json!({ "ok": true })
+        );
+    }
+    // Per session, not per socket: another tab shares the budget.
+    assert_eq!(
+        a2.emit_ack("chat", json!({ "text": "hi" })).await,
+        json!({ "ok": false, "error": "메시지를 너무 빨리 보내고 있습니다." })
+    );
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn whispers_reach_only_their_sender_and_target() {
+    let srv = TestServer::start(config("development")).await;
+    let alice = Browser::new(&srv);
+    let id = alice.create_room("방", "", "").await;
+    let bob = Browser::new(&srv);
+    let carol = Browser::new(&srv);
+    let bob_id = bob.public_id(id).await;
+    carol.public_id(id).await;
+    let alice_id = alice.public_id(id).await;
+    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
+    let mut b = SocketClient::chat(&srv, &bob, id).await.socket();
+    let mut c = SocketClient::chat(&srv, &carol, id).await.socket();
+    assert!(common::eventually(|| srv.state.chat().count(id) == 3).await);
+
+    let reply = a
+        .emit_ack("whisper", json!({ "to": bob_id, "text": "비밀이야" }))
+        .await;
+    assert_eq!(reply, json!({ "ok": true }));
+    for socket in [&mut a, &mut b] {
+        let whisper = socket.event("whisper").await;
+        assert_eq!(whisper["kind"], json!("whisper"));
+        assert_eq!(whisper["body"], json!("비밀이야"));
+        assert_eq!(whisper["user"], json!(alice_id));
+        assert_eq!(whisper["target"], json!(bob_id));
+        assert_eq!(
+            whisper["target_colour"],
+            json!(gif_chat::identity::colour_for(&bob_id))
+        );
+    }
+    assert_eq!(c.try_event("whisper", QUIET).await, None);
+    assert!(bob
+        .get(&format!("/room/{id}"))
+        .await
+        .body
+        .contains("비밀이야"));
+    assert!(!carol
+        .get(&format!("/room/{id}"))
+        .await
+        .body
+        .contains("비밀이야"));
+
+    assert_eq!(
+        a.emit_ack("whisper", json!({ "to": alice_id, "text": "나에게" }))
+            .await["ok"],
+        json!(false)
+    );
+    assert_eq!(
+        a.emit_ack(
+            "whisper",
+            json!({ "to": "0000000000000000", "text": "없는 사람" })
+        )
+        .await,
+        json!({ "ok": false, "error": "귓속말 상대가 방에 없습니다." })
+    );
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn only_the_owner_kicks_and_the_kicked_stay_out() {
+    let srv = TestServer::start(config("development")).await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("방", "", "").await;
+    let guest = Browser::new(&srv);
+    let owner_id = owner.public_id(id).await;
+    let guest_id = guest.public_id(id).await;
+    let mut o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let mut g = SocketClient::chat(&srv, &guest, id).await.socket();
+    let mut g2 = SocketClient::chat(&srv, &guest, id).await.socket();
+    participants(&mut o, &[&owner_id, &guest_id]).await;
+
+    assert_eq!(
+        g.emit_ack("kick", json!({ "id": owner_id })).await,
+        json!({ "ok": false, "error": "방장만 강퇴할 수 있습니다." })
+    );
+    assert_eq!(
+        o.emit_ack("kick", json!({ "id": owner_id })).await,
+        json!({ "ok": false, "error": "자기 자신은 강퇴할 수 없습니다." })
+    );
+    assert!(!srv
+        .state
+        .chat()
+        .store()
+        .is_banned(id, &owner_id)
+        .await
+        .expect("store"));
+
+    assert_eq!(
+        o.emit_ack("kick", json!({ "id": guest_id })).await,
+        json!({ "ok": true })
+    );
+    // Every tab of the guest is told and sent away.
+    for socket in [&mut g, &mut g2] {
+        assert_eq!(
+            socket.event("kicked").await,
+            json!({ "message": "방장에게 강퇴당했습니다." })
+        );
+        socket.disconnected().await;
+    }
+    participants(&mut o, &[&owner_id]).await;
+    assert!(srv
+        .state
+        .chat()
+        .store()
+        .is_banned(id, &guest_id)
+        .await
+        .expect("store"));
+
+    let page = guest.get(&format!("/room/{id}")).await;
+    assert_eq!(page.location.as_deref(), Some("/"));
+    assert!(guest
+        .get("/")
+        .await
+        .body
+        .contains("강퇴당한 방에는 다시 들어갈 수 없습니다."));
+    let refusal = SocketClient::chat(&srv, &guest, id).await.refusal();
+    assert_eq!(refusal, "강퇴당한 방에는 다시 들어갈 수 없습니다.");
+    let upload = guest.upload(id, "gif", b"GIF89a", true).await;
+    assert_eq!(upload.status, actix_web::http::StatusCode::FORBIDDEN);
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn ownership_passes_to_the_longest_present_when_the_owner_leaves() {
+    let srv = TestServer::start(config("development")).await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("방", "", "").await;
+    let first = Browser::new(&srv);
+    let second = Browser::new(&srv);
+    let owner_id = owner.public_id(id).await;
+    let first_id = first.public_id(id).await;
+    let second_id = second.public_id(id).await;
+    let o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let mut f = SocketClient::chat(&srv, &first, id).await.socket();
+    assert!(common::eventually(|| srv.state.chat().count(id) == 2).await);
+    let mut s = SocketClient::chat(&srv, &second, id).await.socket();
+    participants(&mut s, &[&owner_id, &first_id, &second_id]).await;
+
+    o.close().await;
+    let colour = gif_chat::identity::colour_for(&first_id);
+    let expected_owner = json!({ "id": first_id, "colour": colour });
+    for socket in [&mut f, &mut s] {
+        let list = participants(socket, &[&first_id, &second_id]).await;
+        assert_eq!(list[0]["owner"], json!(true));
+        assert_eq!(list[1]["owner"], json!(false));
+        assert_eq!(socket.event("owner").await, expected_owner);
+    }
+    // The notices: the owner left, then the new owner (earlier join notices may still be
+    // arriving in between).
+    let left = format!(
+        "{}님이 퇴장하셨습니다.",
+        gif_chat::identity::colour_for(&owner_id)
+    );
+    let promoted = format!("{colour}님이 방장이 되었습니다.");
+    let (mut saw_left, mut saw_promoted) = (false, false);
+    while !saw_promoted {
+        let chat = s.event("chat").await;
+        saw_left |= chat["body"] == json!(left);
+        saw_promoted = saw_left && chat["body"] == json!(promoted);
+    }
+    assert!(
+        common::eventually_async(|| async {
+            let room = srv.state.chat().store().room(id).await.ok().flatten();
+            room.is_some_and(|room| room.owner == first_id)
+        })
+        .await
+    );
+
+    // The new owner may kick now.
+    assert_eq!(
+        f.emit_ack("kick", json!({ "id": second_id })).await,
+        json!({ "ok": true })
+    );
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn capacity_counts_people_not_tabs() {
+    let srv = TestServer::start(config("development")).await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("둘만", "2", "").await;
+    let friend = Browser::new(&srv);
+    let late = Browser::new(&srv);
+    friend.public_id(id).await;
+    // Let in while there was room; the socket comes later.
+    late.public_id(id).await;
+
+    let _o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let _f = SocketClient::chat(&srv, &friend, id).await.socket();
+    let refusal = SocketClient::chat(&srv, &late, id).await.refusal();
+    assert_eq!(refusal, "허용 인원이 초과하였습니다.");
+    // A second tab of someone inside always joins.
+    let _o2 = SocketClient::chat(&srv, &owner, id).await.socket();
+    assert_eq!(srv.state.chat().count(id), 2);
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_back() {
+    let srv = TestServer::start(config_with(
+        "development",
+        &[("ROOM_DELETE_GRACE_MS", "300")],
+    ))
+    .await;
+    let mut lobby = SocketClient::lobby(&srv).await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("잠깐", "", "").await;
+    lobby.forget("newRoom");
+
+    // A refresh: leave and come straight back.
+    let socket = SocketClient::chat(&srv, &owner, id).await.socket();
+    socket.close().await;
+    assert!(common::eventually(|| srv.state.chat().count(id) == 0).await);
+    let socket = SocketClient::chat(&srv, &owner, id).await.socket();
+    assert_eq!(
+        lobby
+            .try_event("removeRoom", Duration::from_millis(600))
+            .await,
+        None
+    );
+    assert!(srv
+        .state
+        .chat()
+        .store()
+        .room(id)
+        .await
+        .expect("store")
+        .is_some());
+
+    socket.close().await;
+    assert_eq!(lobby.event("removeRoom").await, json!(id));
+    assert!(srv
+        .state
+        .chat()
+        .store()
+        .room(id)
+        .await
+        .expect("store")
+        .is_none());
+    assert_eq!(
+        SocketClient::chat(&srv, &owner, id).await.refusal(),
+        "존재하지 않는 방입니다."
+    );
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_room_nobody_enters_is_deleted_too() {
+    let srv = TestServer::start(config_with(
+        "development",
+        &[("ROOM_DELETE_GRACE_MS", "100")],
+    ))
+    .await;
+    let mut lobby = SocketClient::lobby(&srv).await;
+    let id = Browser::new(&srv).create_room("빈 방", "", "").await;
+    assert_eq!(lobby.event("removeRoom").await, json!(id));
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn people_inside_a_deleted_room_are_sent_away() {
+    let srv = TestServer::start(config("development")).await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("방", "", "").await;
+    let guest = Browser::new(&srv);
+    guest.public_id(id).await;
+    let _o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let mut g = SocketClient::chat(&srv, &guest, id).await.socket();
+    assert!(common::eventually(|| srv.state.chat().count(id) == 2).await);
+
+    assert_eq!(
+        owner.delete(&format!("/room/{id}")).await.json(),
+        json!({ "ok": true })
+    );
+    assert_eq!(
+        g.event("roomRemoved").await,
+        json!({ "message": "방이 삭제되었습니다." })
+    );
+    g.disconnected().await;
+    assert_eq!(srv.state.chat().count(id), 0);
+    srv.stop().await;
+}
