@@ -154,6 +154,7 @@ describe("connection", { timeout: TEST_TIMEOUT_MS }, () => {
     test(`${transports[0]} only: connects, and heartbeats keep it alive`, async () => {
       const socket = await connected("/", { transports });
       const disconnects = record(socket, "disconnect");
+      const pings = record(socket.io.engine, "ping");
       assert.equal(socket.io.engine.transport.name, transports[0]);
       const me = await emitAck(socket, "whoami");
       assert.deepEqual(me, { id: socket.id, nsp: "/", transport: transports[0] });
@@ -161,6 +162,7 @@ describe("connection", { timeout: TEST_TIMEOUT_MS }, () => {
       // Several ping/pong rounds (ping 300 ms, timeout 200 ms) without any traffic.
       await sleep(4 * HEARTBEAT_MS);
       assert.deepEqual(disconnects, []);
+      assert.ok(pings.length >= 4, `only ${pings.length} pings in ${4 * HEARTBEAT_MS} ms`);
       assert.equal(socket.connected, true);
       assert.equal(socket.io.engine.transport.name, transports[0]);
       assert.deepEqual(await emitAck(socket, "echo-ack", "still here"), "still here");
@@ -184,8 +186,10 @@ describe("connection", { timeout: TEST_TIMEOUT_MS }, () => {
     assert.deepEqual(me, { id: socket.id, nsp: "/", transport: "websocket" });
 
     const disconnects = record(socket, "disconnect");
+    const pings = record(socket.io.engine, "ping");
     await sleep(4 * HEARTBEAT_MS);
     assert.deepEqual(disconnects, []);
+    assert.ok(pings.length >= 4, `only ${pings.length} pings over websocket`);
     assert.equal(await emitAck(socket, "echo-ack", 1), 1);
   });
 
