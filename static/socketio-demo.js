@@ -4,34 +4,12 @@
     'use strict';
 
     var REPLY = 'Hello Node.JS';
-    // Keeps the page light when a tab stays open for hours.
-    var MAX_ITEMS = 100;
-
-    var statusEl = document.getElementById('io-status');
     var transportEl = document.getElementById('io-transport');
     var idEl = document.getElementById('io-id');
-    var listEl = document.getElementById('io-messages');
-
-    function setStatus(text, state) {
-        statusEl.textContent = text;
-        statusEl.className = 'status status-' + state;
-    }
-
-    function addMessage(text, direction) {
-        var item = document.createElement('li');
-        item.className = 'message message-' + direction;
-        var time = document.createElement('time');
-        time.textContent = new Date().toLocaleTimeString();
-        var body = document.createElement('span');
-        // textContent, never innerHTML: the data comes from the network.
-        body.textContent = text;
-        item.appendChild(time);
-        item.appendChild(body);
-        listEl.insertBefore(item, listEl.firstChild);
-        while (listEl.children.length > MAX_ITEMS) {
-            listEl.removeChild(listEl.lastChild);
-        }
-    }
+    var log = window.demoLog(
+        document.getElementById('io-status'),
+        document.getElementById('io-messages')
+    );
 
     var options = { path: '/socket.io' };
     if (new URLSearchParams(location.search).get('transport') === 'websocket') {
@@ -45,23 +23,23 @@
     }
 
     socket.on('connect', function () {
-        setStatus('연결됨', 'open');
+        log.setStatus('연결됨', 'open');
         idEl.textContent = socket.id;
         showTransport();
         socket.io.engine.once('upgrade', showTransport);
     });
 
     socket.on('news', function (data) {
-        addMessage(String(data), 'in');
+        log.addMessage(String(data), 'in');
         socket.emit('reply', REPLY);
-        addMessage(REPLY, 'out');
+        log.addMessage(REPLY, 'out');
     });
 
     socket.on('connect_error', function (error) {
-        setStatus('연결 오류: ' + error.message, 'error');
+        log.setStatus('연결 오류: ' + error.message, 'error');
     });
 
     socket.on('disconnect', function (reason) {
-        setStatus('연결 끊김 (' + reason + ')', 'closed');
+        log.setStatus('연결 끊김 (' + reason + ')', 'closed');
     });
 })();
