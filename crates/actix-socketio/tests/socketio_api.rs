@@ -1040,6 +1040,34 @@ async fn server_disconnect_keeps_the_connection_unless_asked_to_close() {
 }
 
 #[actix_web::test]
+async fn disconnect_with_close_tells_every_namespace_of_the_connection() {
+    let (srv, mut seen) = disconnect_server();
+    let mut client = srv.raw().await;
+    let root = client.connect("/", None).await;
+    let custom = client.connect("/custom", None).await;
+
+    // Each namespace gets its DISCONNECT (so the client does not reconnect), then the close.
+    client.send(r#"42["bye",true]"#);
+    let mut packets = vec![client.recv_text().await, client.recv_text().await];
+    packets.sort();
+    assert_eq!(packets, ["41", "41/custom,"]);
+    let end = client.expect_closed(STEP).await;
+    assert!(matches!(end, WsEnd::Close(_) | WsEnd::Dropped), "{end:?}");
+    let mut left = vec![seen.next("first").await, seen.next("second").await];
+    left.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = vec![root, custom];
+    expected.sort();
+    assert_eq!(
+        left,
+        expected
+            .into_iter()
+            .map(|id| (id, DisconnectReason::ServerNamespaceDisconnect))
+            .collect::<Vec<_>>()
+    );
+    srv.stop().await;
+}
+
+#[actix_web::test]
 async fn client_disconnect_and_transport_close_reasons() {
     let (srv, mut seen) = disconnect_server();
 
