@@ -7,11 +7,11 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createInterface } from "node:readline";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { REPO_ROOT } from "./server.mjs";
 
 const TARGET_DIR = process.env.CARGO_TARGET_DIR
-  ? join(REPO_ROOT, process.env.CARGO_TARGET_DIR)
+  ? resolve(REPO_ROOT, process.env.CARGO_TARGET_DIR)
   : join(REPO_ROOT, "target");
 const APP_BIN = join(TARGET_DIR, "debug", "gif-chat");
 const START_TIMEOUT_MS = 10_000;
@@ -56,9 +56,16 @@ export async function startApp(env = {}) {
     const seen = lines.find((line) => re.test(line));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const watcher = { re, resolve };
+      // The timer goes with the wait, so a resolved wait does not hold the process open.
+      const watcher = {
+        re,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
       watchers.push(watcher);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         const at = watchers.indexOf(watcher);
         if (at >= 0) {
           watchers.splice(at, 1);
@@ -68,7 +75,13 @@ export async function startApp(env = {}) {
     });
   }
 
-  const exited = new Promise((resolve) => child.once("exit", resolve));
+  let exit = null;
+  const exited = new Promise((resolve) =>
+    child.once("exit", (code, signal) => {
+      exit = { code, signal };
+      resolve();
+    }),
+  );
   const listening = await Promise.race([
     waitForLog(/(\d+)번 포트에서 대기 중/, START_TIMEOUT_MS),
     exited.then(() => {
@@ -81,6 +94,8 @@ export async function startApp(env = {}) {
     url: `http://127.0.0.1:${port}`,
     waitForLog,
     log: () => lines.join("\n"),
+    /** Null while the app runs; `{code, signal}` once it exited (or crashed). */
+    exitInfo: () => exit,
     async stop() {
       child.kill("SIGINT");
       const timer = setTimeout(() => child.kill("SIGKILL"), 6_000);

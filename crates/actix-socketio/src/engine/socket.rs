@@ -31,7 +31,7 @@ struct Connection {
     sid: String,
     request: RequestInfo,
     session: Mutex<Session>,
-    /// Wakes the one task that delivers packets: the pending long-poll or the WebSocket.
+    /// Wakes the tasks that deliver packets: the pending long-poll or the WebSocket.
     transmit: Notify,
     /// Wakes the task that fires the session's deadlines when they move earlier.
     timer: Notify,
@@ -106,11 +106,15 @@ impl EngineSocket {
             let events: Vec<Event> = std::iter::from_fn(|| session.poll_event()).collect();
             (result, session.take_wakeups(), events)
         };
+        // Several tasks may wait at once during an upgrade (the pending long-poll, the
+        // timer task, the probing WebSocket): wake them all, or one wake-up could reach a
+        // task it does not concern. Every waiter creates its `notified()` future before it
+        // checks the session, so no wake-up is lost between the check and the wait.
         if wakeups.transmit {
-            self.0.transmit.notify_one();
+            self.0.transmit.notify_waiters();
         }
         if wakeups.timer {
-            self.0.timer.notify_one();
+            self.0.timer.notify_waiters();
         }
         (result, events)
     }
