@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -240,12 +240,7 @@ impl<H: EngineHandler> Inner<H> {
     pub(crate) fn open(&self, req: &HttpRequest, transport: TransportKind) -> Arc<Entry<H>> {
         let sid = super::sid::generate();
         let session = Session::new(sid.clone(), transport, self.config.limits(), Instant::now());
-        let request = RequestInfo {
-            uri: req.uri().clone(),
-            headers: req.headers().clone(),
-            peer_addr: req.peer_addr(),
-            connected_at: SystemTime::now(),
-        };
+        let request = RequestInfo::copied_from(req);
         let socket = EngineSocket::new(sid.clone(), request, session);
         let data = self.handler.on_open(&socket);
         let entry = Arc::new(Entry { socket, data });

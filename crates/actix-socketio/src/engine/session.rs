@@ -420,10 +420,18 @@ impl Session {
 
     /// Everything queued for a WebSocket transport, in order.
     pub fn take_websocket(&mut self) -> Vec<Packet> {
-        if self.transport != TransportKind::WebSocket {
-            return Vec::new();
+        let mut packets = Vec::new();
+        self.take_websocket_into(&mut packets);
+        packets
+    }
+
+    /// [`Session::take_websocket`] into a buffer the transport reuses, so a busy
+    /// connection does not allocate for every batch.
+    pub fn take_websocket_into(&mut self, packets: &mut Vec<Packet>) {
+        if self.transport == TransportKind::WebSocket {
+            packets.extend(self.outbox.drain(..));
+            self.after_drain(packets);
         }
-        self.drain_outbox()
     }
 
     /// Fires whatever deadline has passed.
@@ -498,10 +506,15 @@ impl Session {
 
     fn drain_outbox(&mut self) -> Vec<Packet> {
         let packets: Vec<Packet> = self.outbox.drain(..).collect();
+        self.after_drain(&packets);
+        packets
+    }
+
+    /// A server close completes once its final close packet has been handed over.
+    fn after_drain(&mut self, packets: &[Packet]) {
         if matches!(self.state, State::Closing(_)) && packets.last() == Some(&Packet::Close) {
             self.finish(CloseReason::ForcedClose, Packet::Close);
         }
-        packets
     }
 
     /// Ends the session now. A pending GET is answered with `last`.

@@ -4,7 +4,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
-use actix_web::http::{header::HeaderMap, Uri};
+use actix_web::http::{
+    header::{HeaderMap, HeaderName, HeaderValue},
+    Uri,
+};
+use actix_web::HttpRequest;
 use tokio::sync::Notify;
 
 use super::packet::Data;
@@ -19,6 +23,29 @@ pub struct RequestInfo {
     /// The TCP peer; a proxy's address when there is one (see `X-Forwarded-For`).
     pub peer_addr: Option<SocketAddr>,
     pub connected_at: SystemTime,
+}
+
+impl RequestInfo {
+    /// Copies what a session keeps of its first request into allocations of its own.
+    ///
+    /// actix's parsed headers and URI share the connection's read buffer; a plain clone
+    /// would keep that whole buffer (kilobytes) alive for as long as the session lives.
+    pub(crate) fn copied_from(req: &HttpRequest) -> RequestInfo {
+        let mut headers = HeaderMap::with_capacity(req.headers().len());
+        for (name, value) in req.headers() {
+            let name = HeaderName::from_bytes(name.as_str().as_bytes());
+            let value = HeaderValue::from_bytes(value.as_bytes());
+            if let (Ok(name), Ok(value)) = (name, value) {
+                headers.append(name, value);
+            }
+        }
+        RequestInfo {
+            uri: Uri::try_from(req.uri().to_string()).unwrap_or_default(),
+            headers,
+            peer_addr: req.peer_addr(),
+            connected_at: SystemTime::now(),
+        }
+    }
 }
 
 /// One Engine.IO session as the application sees it: send, close, inspect.

@@ -120,6 +120,14 @@ impl LocalNamespace {
         self.0.upgrade()?.socket(sid)
     }
 
+    /// The connected local sockets among `ids`, looked up under one lock.
+    pub fn sockets_by_id<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<Socket> {
+        self.0
+            .upgrade()
+            .map(|ns| ns.sockets_by_id(ids))
+            .unwrap_or_default()
+    }
+
     /// Every connected local socket.
     pub fn sockets(&self) -> Vec<Socket> {
         self.0
@@ -170,9 +178,8 @@ impl LocalAdapter {
         self.rooms.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The ids `opts` selects, each once.
-    fn select(&self, opts: &BroadcastOptions) -> Vec<String> {
-        let rooms = self.read();
+    /// The ids `opts` selects, each once, borrowed from the room sets.
+    fn selected<'a>(rooms: &'a Rooms, opts: &BroadcastOptions) -> Vec<&'a str> {
         let excluded: HashSet<&String> = opts
             .except
             .iter()
@@ -184,7 +191,7 @@ impl LocalAdapter {
                 .of_socket
                 .keys()
                 .filter(|sid| !excluded.contains(sid))
-                .cloned()
+                .map(String::as_str)
                 .collect();
         }
         let mut seen = HashSet::new();
@@ -193,7 +200,15 @@ impl LocalAdapter {
             .filter_map(|r| rooms.members.get(r))
             .flatten()
             .filter(|sid| !excluded.contains(sid) && seen.insert(*sid))
-            .cloned()
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The ids `opts` selects, owned, for operations that then change the rooms.
+    fn select(&self, opts: &BroadcastOptions) -> Vec<String> {
+        Self::selected(&self.read(), opts)
+            .into_iter()
+            .map(str::to_owned)
             .collect()
     }
 }
@@ -249,10 +264,9 @@ impl Adapter for LocalAdapter {
     }
 
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Socket> {
-        self.select(opts)
-            .iter()
-            .filter_map(|sid| self.ns.socket(sid))
-            .collect()
+        // One pass under both read locks: no id is copied, no lock taken per receiver.
+        let rooms = self.read();
+        self.ns.sockets_by_id(Self::selected(&rooms, opts))
     }
 
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) -> Result<(), AdapterError> {

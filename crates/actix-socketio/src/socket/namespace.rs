@@ -157,6 +157,13 @@ impl NsInner {
             .cloned()
     }
 
+    pub(crate) fn sockets_by_id<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<Socket> {
+        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+        ids.into_iter()
+            .filter_map(|id| sockets.get(id).cloned())
+            .collect()
+    }
+
     pub(crate) fn all_sockets(&self) -> Vec<Socket> {
         self.sockets
             .read()

@@ -93,23 +93,23 @@ async fn pump<H: EngineHandler>(
         Some(id) => inner.update(entry, |s| s.abandon_upgrade(id)),
         None => inner.update(entry, |s| s.transport_lost(reason)),
     };
+    // Reused for every batch of outgoing packets.
+    let mut packets = Vec::new();
     loop {
         let transmit = entry.socket.transmit_notify().notified();
         let timer = entry.socket.timer_notify().notified();
         let owner = probe.is_none();
-        let (packets, deadline, probing, closed) = inner.update(entry, |s| {
+        let (deadline, probing, closed) = inner.update(entry, |s| {
+            if owner {
+                s.take_websocket_into(&mut packets);
+            }
             (
-                if owner {
-                    s.take_websocket()
-                } else {
-                    Vec::new()
-                },
                 s.poll_timeout(),
                 probe.is_some_and(|id| s.is_probing(id)),
                 s.is_closed(),
             )
         });
-        for packet in packets {
+        for packet in packets.drain(..) {
             let sent = match packet {
                 Packet::Close => return normal(),
                 Packet::Message(Data::Binary(bytes)) => ws.binary(bytes).await,
