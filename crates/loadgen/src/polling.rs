@@ -47,7 +47,9 @@ impl Http {
         req.extend_from_slice(b" HTTP/1.1\r\nHost: ");
         req.extend_from_slice(self.host.as_bytes());
         if method == "POST" {
-            req.extend_from_slice(b"\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: ");
+            req.extend_from_slice(
+                b"\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: ",
+            );
             req.extend_from_slice(body.len().to_string().as_bytes());
         }
         req.extend_from_slice(b"\r\n\r\n");

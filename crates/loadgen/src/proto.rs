@@ -29,7 +29,10 @@ pub enum Incoming<'a> {
 }
 
 fn split_number(s: &str) -> (Option<u64>, &str) {
-    let end = s.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(s.len());
+    let end = s
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
     if end == 0 {
         (None, s)
     } else {
@@ -148,9 +151,15 @@ mod tests {
             classify("461-9[{\"_placeholder\":true,\"num\":0}]"),
             Incoming::BinaryAck(9, 1)
         );
-        assert_eq!(classify("42[\"msg\",\"1:2:ab\"]"), Incoming::Msg("\"1:2:ab\""));
+        assert_eq!(
+            classify("42[\"msg\",\"1:2:ab\"]"),
+            Incoming::Msg("\"1:2:ab\"")
+        );
         assert_eq!(classify("42[\"other\",1]"), Incoming::Other);
-        assert_eq!(classify("44{\"message\":\"no\"}"), Incoming::ConnectError("{\"message\":\"no\"}"));
+        assert_eq!(
+            classify("44{\"message\":\"no\"}"),
+            Incoming::ConnectError("{\"message\":\"no\"}")
+        );
         assert_eq!(parse_stamp("\"1:2:ab\""), Some((1, 2)));
         assert_eq!(open_sid("{\"sid\":\"abc\",\"upgrades\":[]}"), Some("abc"));
     }

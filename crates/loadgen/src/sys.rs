@@ -51,7 +51,6 @@ pub struct ProcSample {
     pub cpu_s: f64,
     pub rss_kb: u64,
     pub hwm_kb: u64,
-    pub threads: u64,
 }
 
 /// Reads `/proc/<pid>/stat` (utime + stime) and `/proc/<pid>/status` (VmRSS, VmHWM).
@@ -64,7 +63,12 @@ pub fn sample_proc(pid: u32) -> io::Result<ProcSample> {
         .ok_or_else(|| io::Error::other("bad /proc stat"))?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     let cpu_s = (ticks(11) + ticks(12)) as f64 / hz;
@@ -81,16 +85,41 @@ pub fn sample_proc(pid: u32) -> io::Result<ProcSample> {
         cpu_s,
         rss_kb: field("VmRSS:"),
         hwm_kb: field("VmHWM:"),
-        threads: field("Threads:"),
     })
 }
 
-/// A measurement window: wall time, the server's CPU, and ours.
+/// CPU seconds all processes of the machine have used (every core, idle and iowait left
+/// out), from the first line of /proc/stat.
+pub fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().next() else {
+        return 0.0;
+    };
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let busy: u64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| *t)
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    busy as f64 / hz
+}
+
+/// A measurement window: wall time, the server's CPU, ours, and the whole machine's.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
     start: Instant,
     server: ProcSample,
     self_cpu: f64,
+    machine_cpu: f64,
     pid: u32,
 }
 
@@ -102,6 +131,9 @@ pub struct WindowResult {
     pub server_rss_kb: u64,
     pub server_hwm_kb: u64,
     pub loadgen_cpu_s: f64,
+    /// CPU time of everything else on the machine (other processes, unattributed kernel
+    /// work) during the window.
+    pub background_cpu_s: f64,
 }
 
 impl WindowResult {
@@ -112,6 +144,10 @@ impl WindowResult {
     pub fn loadgen_cpu_share(&self) -> f64 {
         self.loadgen_cpu_s / self.wall_s.max(1e-9)
     }
+
+    pub fn background_cpu_share(&self) -> f64 {
+        self.background_cpu_s / self.wall_s.max(1e-9)
+    }
 }
 
 impl Window {
@@ -119,6 +155,7 @@ impl Window {
         Window {
             server: sample_proc(pid).unwrap_or_default(),
             self_cpu: self_cpu_seconds(),
+            machine_cpu: machine_busy_seconds(),
             start: Instant::now(),
             pid,
         }
@@ -127,12 +164,16 @@ impl Window {
     pub fn end(&self) -> WindowResult {
         let wall_s = self.start.elapsed().as_secs_f64();
         let server = sample_proc(self.pid).unwrap_or_default();
+        let server_cpu_s = (server.cpu_s - self.server.cpu_s).max(0.0);
+        let loadgen_cpu_s = (self_cpu_seconds() - self.self_cpu).max(0.0);
+        let machine = machine_busy_seconds() - self.machine_cpu;
         WindowResult {
             wall_s,
-            server_cpu_s: (server.cpu_s - self.server.cpu_s).max(0.0),
+            server_cpu_s,
             server_rss_kb: server.rss_kb,
             server_hwm_kb: server.hwm_kb,
-            loadgen_cpu_s: (self_cpu_seconds() - self.self_cpu).max(0.0),
+            loadgen_cpu_s,
+            background_cpu_s: (machine - server_cpu_s - loadgen_cpu_s).max(0.0),
         }
     }
 }

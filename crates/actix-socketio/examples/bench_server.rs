@@ -1,0 +1,62 @@
+//! The server of the benchmark suite (`make bench`, bench/README.md), with the same handlers
+//! as its peers (Node socket.io, socketioxide, the bare actix-ws floor):
+//!
+//! - `echo`: acks with the same arguments (and attachments);
+//! - `join` `<room>`: joins the room, then acks;
+//! - `broadcast` `<room|null>` `<data>`: emits `msg` `<data>` to every other socket of the
+//!   room, or of the namespace when the room is null.
+//!
+//! One worker, listen backlog 4096, TCP_NODELAY, Engine.IO defaults (ping 25 s / 20 s).
+//!
+//! `cargo run --release -p actix-socketio --example bench_server -- 3001` (or `PORT=3001`).
+
+use actix_socketio::{Event, Socket, SocketIo, SocketIoConfig};
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::args()
+        .nth(1)
+        .or_else(|| std::env::var("PORT").ok())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3001);
+    let io = SocketIo::new(SocketIoConfig::default());
+    io.on_connect(|socket: Socket| async move {
+        socket.on("echo", |_: Socket, event: Event| async move {
+            let (_, payload, ack) = event.into_parts();
+            if let Some(ack) = ack {
+                let _ = ack.send_payload(payload);
+            }
+        });
+        socket.on("join", |socket: Socket, mut event: Event| async move {
+            if let Ok(room) = event.data::<String>() {
+                socket.join(room);
+            }
+            let _ = event.ack(());
+        });
+        socket.on("broadcast", |socket: Socket, event: Event| async move {
+            let (_, mut payload, _) = event.into_parts();
+            if payload.args.is_empty() {
+                return;
+            }
+            let room = payload.args.remove(0);
+            let to = match room.as_str() {
+                Some(room) => socket.to(room),
+                None => socket.broadcast(),
+            };
+            let _ = to.emit_payload("msg", payload);
+        });
+    });
+    actix_web::HttpServer::new(move || {
+        let io = io.clone();
+        actix_web::App::new().configure(move |cfg| io.mount(cfg))
+    })
+    .workers(1)
+    .backlog(4096)
+    .tcp_nodelay(true)
+    // Lets actix drop a long-poll whose client went away, which closes its session.
+    .h1_allow_half_closed(false)
+    .shutdown_timeout(1)
+    .bind(("127.0.0.1", port))?
+    .run()
+    .await
+}
