@@ -14,7 +14,7 @@ mod transports;
 
 pub use config::{AllowedOrigins, Cors, EngineConfig, SidCookie};
 pub use error::EngineError;
-pub use packet::{Data, Packet};
+pub use packet::{Data, Frame, Packet};
 pub use service::{EngineHandler, EngineIo};
 pub use session::{CloseReason, TransportKind};
 pub use sid::generate as generate_id;

@@ -46,6 +46,36 @@ impl From<Bytes> for Data {
     }
 }
 
+/// An outgoing message, encoded once however many sessions it is queued on: a broadcast
+/// shares one `Frame` among all its receivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A text message with its `4` type prefix, sent as is as a WebSocket text frame or as
+    /// one polling record.
+    Text(ByteString),
+    /// Binary data: a WebSocket binary frame, or `b` + base64 when polling.
+    Binary(Bytes),
+}
+
+impl Frame {
+    /// The text message `payload`, prefixed once.
+    pub fn text(payload: &str) -> Frame {
+        let mut text = String::with_capacity(payload.len() + 1);
+        text.push('4');
+        text.push_str(payload);
+        Frame::Text(ByteString::from(text))
+    }
+}
+
+impl From<Data> for Frame {
+    fn from(data: Data) -> Frame {
+        match data {
+            Data::Text(text) => Frame::text(&text),
+            Data::Binary(bytes) => Frame::Binary(bytes),
+        }
+    }
+}
+
 /// The handshake data of the `open` packet, with exactly the keys the protocol defines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,8 +102,10 @@ pub enum Packet {
     Pong,
     /// `3probe`: the server's answer to a probe.
     PongProbe,
-    /// `4` + data, or a binary frame.
+    /// `4` + data, or a binary frame, as received.
     Message(Data),
+    /// A message on its way out, already encoded.
+    Outgoing(Frame),
     /// `5`: the client switches to the probed transport.
     Upgrade,
     /// `6`: ends a pending long-poll without data (during an upgrade, or on close).
@@ -97,7 +129,7 @@ impl Packet {
     /// Encodes a packet as the text of a WebSocket text frame or of one polling record.
     ///
     /// Binary messages are encoded as `b` + base64, the polling form; a WebSocket transport
-    /// sends [`Data::Binary`] as a binary frame instead and never calls this for them.
+    /// sends binary data as a binary frame instead and never calls this for them.
     pub fn encode_text(&self, out: &mut String) {
         match self {
             Packet::Open(open) => {
@@ -114,10 +146,11 @@ impl Packet {
                 out.push('4');
                 out.push_str(text);
             }
-            Packet::Message(Data::Binary(bytes)) => {
+            Packet::Message(Data::Binary(bytes)) | Packet::Outgoing(Frame::Binary(bytes)) => {
                 out.push('b');
                 BASE64.encode_string(bytes, out);
             }
+            Packet::Outgoing(Frame::Text(text)) => out.push_str(text),
             Packet::Upgrade => out.push('5'),
             Packet::Noop => out.push('6'),
         }
@@ -207,6 +240,15 @@ mod tests {
         assert_eq!(text("hello").to_text(), "4hello");
         assert_eq!(Packet::Upgrade.to_text(), "5");
         assert_eq!(Packet::Noop.to_text(), "6");
+    }
+
+    #[test]
+    fn outgoing_frames_encode_like_messages() {
+        assert_eq!(Packet::Outgoing(Frame::text("hello")).to_text(), "4hello");
+        assert_eq!(
+            Packet::Outgoing(Frame::from(Data::from(vec![1u8, 2, 3, 4]))).to_text(),
+            "bAQIDBA=="
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::packet::{Data, OpenPacket, Packet};
+use super::packet::{Data, Frame, OpenPacket, Packet};
 
 /// Which transport carries a session, or is being probed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,11 +232,11 @@ impl Session {
     }
 
     /// Queues a message for the client. Returns false once the session is closing.
-    pub fn send(&mut self, data: Data) -> bool {
+    pub fn send(&mut self, message: impl Into<Frame>) -> bool {
         if self.state != State::Open {
             return false;
         }
-        self.push(Packet::Message(data));
+        self.push(Packet::Outgoing(message.into()));
         true
     }
 
@@ -317,6 +317,11 @@ impl Session {
             Packet::PongProbe | Packet::Upgrade => {
                 self.fail();
                 Err(unexpected("upgrade"))
+            }
+            // Only the server encodes these; the decoder never yields one.
+            Packet::Outgoing(_) => {
+                self.fail();
+                Err(unexpected("outgoing"))
             }
         }
     }

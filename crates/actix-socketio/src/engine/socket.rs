@@ -11,7 +11,7 @@ use actix_web::http::{
 use actix_web::HttpRequest;
 use tokio::sync::Notify;
 
-use super::packet::Data;
+use super::packet::{Data, Frame};
 use super::session::{Event, Session, TransportKind};
 
 /// What the client's first request carried, kept for the life of the session.
@@ -99,18 +99,18 @@ impl EngineSocket {
 
     /// Queues a message; false when the session is closing or closed.
     pub fn send(&self, data: impl Into<Data>) -> bool {
-        self.update(|s| s.send(data.into())).0
+        self.update(|s| s.send(Frame::from(data.into()))).0
     }
 
     /// Queues several messages at once, in order, so no other sender's message can come
     /// between them (a Socket.IO packet and its binary attachments).
-    pub fn send_many(&self, messages: impl IntoIterator<Item = Data>) -> bool {
+    pub fn send_many(&self, messages: impl IntoIterator<Item = impl Into<Frame>>) -> bool {
         self.update(|s| messages.into_iter().all(|m| s.send(m))).0
     }
 
     /// Queues messages only if the transport can take them now (a WebSocket, or a
     /// pending long-poll), for data that is worthless later.
-    pub fn send_volatile(&self, messages: impl IntoIterator<Item = Data>) -> bool {
+    pub fn send_volatile(&self, messages: impl IntoIterator<Item = impl Into<Frame>>) -> bool {
         self.update(|s| s.is_writable() && messages.into_iter().all(|m| s.send(m)))
             .0
     }

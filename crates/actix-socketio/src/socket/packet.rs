@@ -7,7 +7,9 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::engine::Data;
+use bytestring::ByteString;
+
+use crate::engine::{Data, Frame};
 
 /// The root namespace, left out of encoded packets.
 pub const ROOT_NSP: &str = "/";
@@ -113,10 +115,15 @@ impl Packet {
 
     /// Encodes the packet as the Engine.IO messages that carry it: one text message, then
     /// one binary message per attachment.
-    pub fn encode(&self) -> Vec<Data> {
+    ///
+    /// The frames are encoded once, ready for any transport, so a broadcast shares them
+    /// among all its receivers.
+    pub fn encode(&self) -> Vec<Frame> {
+        let mut text = String::from("4");
+        self.write_text(&mut text);
         let mut frames = Vec::with_capacity(1 + self.attachments().len());
-        frames.push(Data::from(self.encode_text()));
-        frames.extend(self.attachments().iter().cloned().map(Data::Binary));
+        frames.push(Frame::Text(ByteString::from(text)));
+        frames.extend(self.attachments().iter().cloned().map(Frame::Binary));
         frames
     }
 
@@ -129,6 +136,12 @@ impl Packet {
 
     /// The text part of the packet.
     pub fn encode_text(&self) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    fn write_text(&self, out: &mut String) {
         let attachments = self.attachments().len();
         let kind = match self {
             Packet::Connect { .. } => '0',
@@ -139,7 +152,6 @@ impl Packet {
             Packet::Ack { .. } => '3',
             Packet::ConnectError { .. } => '4',
         };
-        let mut out = String::new();
         out.push(kind);
         if attachments > 0 {
             out.push_str(&attachments.to_string());
@@ -161,21 +173,20 @@ impl Packet {
         match self {
             Packet::Connect {
                 data: Some(data), ..
-            } => push_json(&mut out, data),
+            } => push_json(out, data),
             Packet::Connect { data: None, .. } | Packet::Disconnect { .. } => {}
             Packet::Event { event, payload, .. } => {
                 out.push('[');
-                push_json(&mut out, event);
+                push_json(out, event);
                 for arg in &payload.args {
                     out.push(',');
-                    push_json(&mut out, arg);
+                    push_json(out, arg);
                 }
                 out.push(']');
             }
-            Packet::Ack { payload, .. } => push_json(&mut out, &payload.args),
-            Packet::ConnectError { data, .. } => push_json(&mut out, data),
+            Packet::Ack { payload, .. } => push_json(out, &payload.args),
+            Packet::ConnectError { data, .. } => push_json(out, data),
         }
-        out
     }
 }
 
@@ -457,9 +468,9 @@ mod tests {
         assert_eq!(
             packet.encode(),
             vec![
-                Data::from(text),
-                Data::from(vec![1u8, 2, 3]),
-                Data::from(vec![4u8, 5, 6])
+                Frame::text(text),
+                Frame::Binary(Bytes::from_static(&[1, 2, 3])),
+                Frame::Binary(Bytes::from_static(&[4, 5, 6]))
             ]
         );
     }

@@ -21,7 +21,7 @@ use super::client::ClientInner;
 use super::handshake::Handshake;
 use super::namespace::NsInner;
 use super::packet::{Packet, Payload};
-use crate::engine::{Data, EngineSocket, TransportKind};
+use crate::engine::{EngineSocket, Frame, TransportKind};
 
 /// Why a socket left its namespace; the names are the reasons Node reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -479,7 +479,7 @@ impl Socket {
     /// volatile frames, when the transport cannot take them now).
     pub(crate) fn send_frames(
         &self,
-        frames: impl IntoIterator<Item = Data>,
+        frames: impl IntoIterator<Item = Frame>,
         volatile: bool,
     ) -> bool {
         if !self.connected() {

@@ -11,7 +11,7 @@ use actix_ws::{AggregatedMessage, CloseCode, CloseReason as WsCloseReason, Proto
 use bytestring::ByteString;
 
 use crate::engine::error::EngineError;
-use crate::engine::packet::{Data, Packet};
+use crate::engine::packet::{Data, Frame, Packet};
 use crate::engine::service::{EngineHandler, Entry, Inner};
 use crate::engine::session::{CloseReason, TransportKind, UpgradeId};
 
@@ -112,12 +112,10 @@ async fn pump<H: EngineHandler>(
         for packet in packets.drain(..) {
             let sent = match packet {
                 Packet::Close => return normal(),
-                Packet::Message(Data::Binary(bytes)) => ws.binary(bytes).await,
-                Packet::Message(Data::Text(text)) => {
-                    let mut frame = String::with_capacity(text.len() + 1);
-                    frame.push('4');
-                    frame.push_str(&text);
-                    ws.text(frame).await
+                // The shared frame goes out as is: no copy per receiver.
+                Packet::Outgoing(Frame::Text(text)) => ws.text(text).await,
+                Packet::Outgoing(Frame::Binary(bytes)) | Packet::Message(Data::Binary(bytes)) => {
+                    ws.binary(bytes).await
                 }
                 other => ws.text(other.to_text()).await,
             };
