@@ -5,6 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use actix_socketio::engine::EngineConfig;
 use awc::http::Method;
 use bytes::Bytes;
 use support::{config, config_with_max_payload, error_body, within, TestServer, SETTLE, STEP};
@@ -284,5 +285,80 @@ async fn oversize_post_is_413_and_closes_the_session() {
         .await
         .assert(400, &error_body(1, "Session ID unknown"));
     assert_eq!(srv.close_reason(&sid).await, "transport error");
+    srv.stop().await;
+}
+
+#[actix_web::test]
+async fn the_optional_io_cookie_and_cors_headers() {
+    use actix_socketio::engine::{AllowedOrigins, Cors, SidCookie};
+
+    let srv = TestServer::start(EngineConfig {
+        cookie: Some(SidCookie::default()),
+        cors: Some(Cors {
+            origins: AllowedOrigins::List(vec!["https://app.example".into()]),
+            credentials: true,
+        }),
+        ..config()
+    });
+    let client = awc::Client::default();
+    let mut response = client
+        .get(srv.url("EIO=4&transport=polling"))
+        .insert_header(("Origin", "https://app.example"))
+        .send()
+        .await
+        .expect("handshake");
+    let body = response.body().await.expect("body");
+    let sid = serde_json::from_slice::<serde_json::Value>(&body[1..]).expect("open packet")["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("the io cookie is set");
+    assert!(cookie.starts_with(&format!("io={sid}; ")), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .expect("ACAO"),
+        "https://app.example"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-credentials")
+            .expect("ACAC"),
+        "true"
+    );
+
+    // Another origin gets no CORS headers; a preflight is answered without touching a session.
+    let other = client
+        .get(srv.url("EIO=4&transport=polling"))
+        .insert_header(("Origin", "https://evil.example"))
+        .send()
+        .await
+        .expect("handshake from another origin");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let preflight = client
+        .request(Method::OPTIONS, srv.url("EIO=4&transport=polling"))
+        .insert_header(("Origin", "https://app.example"))
+        .insert_header(("Access-Control-Request-Headers", "content-type"))
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-headers")
+            .expect("ACAH"),
+        "content-type"
+    );
     srv.stop().await;
 }
