@@ -48,6 +48,7 @@
 
 pub mod engine;
 pub mod socket;
+mod sync;
 
 pub use socket::{
     AckError, AckSender, ConnectError, DisconnectReason, EmitError, Event, Handshake, Namespace,

@@ -14,6 +14,7 @@ use super::packet::Data;
 use super::session::{CloseReason, Event, Session, TransportKind};
 use super::socket::{EngineSocket, RequestInfo};
 use super::transports::{polling, websocket};
+use crate::sync::{read, write};
 
 /// What runs on top of Engine.IO: Socket.IO, or an application speaking plain Engine.IO.
 ///
@@ -228,8 +229,7 @@ fn preflight(req: &HttpRequest) -> HttpResponse {
 
 impl<H: EngineHandler> Inner<H> {
     fn read_sessions(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Entry<H>>>> {
-        // Nothing panics while holding the index lock, so a poisoned one is still whole.
-        self.sessions.read().unwrap_or_else(|e| e.into_inner())
+        read(&self.sessions)
     }
 
     fn get(&self, sid: &str) -> Option<Arc<Entry<H>>> {
@@ -244,10 +244,7 @@ impl<H: EngineHandler> Inner<H> {
         let socket = EngineSocket::new(sid.clone(), request, session);
         let data = self.handler.on_open(&socket);
         let entry = Arc::new(Entry { socket, data });
-        self.sessions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(sid, entry.clone());
+        write(&self.sessions).insert(sid, entry.clone());
         entry
     }
 
@@ -260,10 +257,7 @@ impl<H: EngineHandler> Inner<H> {
                     self.handler.on_message(&entry.socket, &entry.data, message)
                 }
                 Event::Closed(reason) => {
-                    self.sessions
-                        .write()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(entry.socket.sid());
+                    write(&self.sessions).remove(entry.socket.sid());
                     log::debug!(
                         "engine.io session {} closed: {}",
                         entry.socket.sid(),

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use super::packet::{Data, Frame};
 use super::session::{Event, Session, TransportKind};
+use crate::sync::lock;
 
 /// What the client's first request carried, kept for the life of the session.
 #[derive(Debug, Clone)]
@@ -155,8 +156,6 @@ impl EngineSocket {
     }
 
     fn lock(&self) -> MutexGuard<'_, Session> {
-        // The state machine never panics halfway through an update, so a poisoned lock
-        // still holds a consistent session.
-        self.0.session.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.0.session)
     }
 }

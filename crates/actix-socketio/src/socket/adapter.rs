@@ -15,6 +15,7 @@ use std::time::Duration;
 use super::namespace::NsInner;
 use super::packet::{Packet, Payload};
 use super::socket::{AckError, Socket};
+use crate::sync::{read, write};
 
 /// A boxed future, as adapters return them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -170,12 +171,11 @@ impl LocalAdapter {
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Rooms> {
-        // Room updates cannot panic halfway, so a poisoned lock still holds whole sets.
-        self.rooms.read().unwrap_or_else(|e| e.into_inner())
+        read(&self.rooms)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Rooms> {
-        self.rooms.write().unwrap_or_else(|e| e.into_inner())
+        write(&self.rooms)
     }
 
     /// The ids `opts` selects, each once, borrowed from the room sets.

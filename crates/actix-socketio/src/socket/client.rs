@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -14,6 +14,7 @@ use super::packet::{Decoder, Packet};
 use super::server::ServerInner;
 use super::socket::{run_local, DisconnectReason, Socket};
 use crate::engine::{self, CloseReason, EngineSocket};
+use crate::sync::lock;
 
 pub(crate) struct ClientInner {
     engine: EngineSocket,
@@ -37,11 +38,6 @@ struct ClientState {
 /// The Engine.IO handler data of a Socket.IO connection.
 #[derive(Clone)]
 pub struct Client(Arc<ClientInner>);
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No user code runs under these locks, so a poisoned one is still consistent.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 impl Client {
     pub(crate) fn open(engine: &EngineSocket, connect_timeout: Duration) -> Client {

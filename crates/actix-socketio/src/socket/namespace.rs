@@ -15,6 +15,7 @@ use super::adapter::{
 use super::broadcast::{BroadcastOperator, IntoRooms};
 use super::packet::Payload;
 use super::socket::{run_local, EmitError, Socket};
+use crate::sync::{read, write};
 
 /// Refuses a namespace connection; the client receives CONNECT_ERROR with this message
 /// and data (its `connect_error` event gets an `Error` with `.message` and `.data`).
@@ -91,31 +92,19 @@ pub(crate) struct NsHandlers {
 
 impl NsHandlers {
     pub(crate) fn connect_handlers(&self) -> Vec<Arc<dyn ConnectHandler>> {
-        self.connect
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        read(&self.connect).clone()
     }
 
     pub(crate) fn middleware(&self) -> Vec<Arc<dyn ConnectMiddleware>> {
-        self.middleware
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        read(&self.middleware).clone()
     }
 
     fn add_connect(&self, handler: Arc<dyn ConnectHandler>) {
-        self.connect
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(handler);
+        write(&self.connect).push(handler);
     }
 
     fn add_middleware(&self, middleware: Arc<dyn ConnectMiddleware>) {
-        self.middleware
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(middleware);
+        write(&self.middleware).push(middleware);
     }
 }
 
@@ -150,41 +139,26 @@ impl NsInner {
     }
 
     pub(crate) fn socket(&self, id: &str) -> Option<Socket> {
-        self.sockets
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
+        read(&self.sockets).get(id).cloned()
     }
 
     pub(crate) fn sockets_by_id<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<Socket> {
-        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+        let sockets = read(&self.sockets);
         ids.into_iter()
             .filter_map(|id| sockets.get(id).cloned())
             .collect()
     }
 
     pub(crate) fn all_sockets(&self) -> Vec<Socket> {
-        self.sockets
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        read(&self.sockets).values().cloned().collect()
     }
 
     pub(crate) fn insert(&self, socket: Socket) {
-        self.sockets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(socket.id().to_owned(), socket);
+        write(&self.sockets).insert(socket.id().to_owned(), socket);
     }
 
     pub(crate) fn remove(&self, id: &str) {
-        self.sockets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        write(&self.sockets).remove(id);
     }
 }
 
@@ -302,11 +276,7 @@ impl ParentNamespace {
 
     /// The namespaces created so far under this parent.
     pub fn children(&self) -> Vec<Namespace> {
-        self.0
-            .children
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        read(&self.0.children).clone()
     }
 
     /// Emits to every socket of every child namespace.

@@ -18,6 +18,7 @@ use super::namespace::{
 use super::packet::ROOT_NSP;
 use super::socket::EmitError;
 use crate::engine::{self, CloseReason, EngineConfig, EngineHandler, EngineIo, EngineSocket};
+use crate::sync::{read, write};
 
 /// Settings of a Socket.IO server, with Node socket.io's defaults.
 #[derive(Clone)]
@@ -58,17 +59,12 @@ impl ServerInner {
     /// The namespace for a CONNECT: a static one, or a new child of the first parent whose
     /// predicate accepts the name.
     pub(crate) fn namespace(&self, name: &str) -> Option<Namespace> {
-        if let Some(ns) = self
-            .namespaces
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
+        if let Some(ns) = read(&self.namespaces).get(name) {
             return Some(ns.clone());
         }
-        let parents = self.parents.read().unwrap_or_else(|e| e.into_inner());
+        let parents = read(&self.parents);
         let parent = parents.iter().find(|p| (p.0.accepts)(name))?;
-        let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        let mut namespaces = write(&self.namespaces);
         if let Some(ns) = namespaces.get(name) {
             return Some(ns.clone());
         }
@@ -78,18 +74,13 @@ impl ServerInner {
             &self.adapter,
         ));
         namespaces.insert(name.to_owned(), child.clone());
-        parent
-            .0
-            .children
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(child.clone());
+        write(&parent.0.children).push(child.clone());
         Some(child)
     }
 
     fn of(&self, name: &str) -> Namespace {
         let name = normalize(name);
-        let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        let mut namespaces = write(&self.namespaces);
         namespaces
             .entry(name.clone())
             .or_insert_with(|| {
@@ -182,11 +173,7 @@ impl SocketIo {
             handlers: Arc::new(NsHandlers::default()),
             children: RwLock::new(Vec::new()),
         }));
-        self.inner
-            .parents
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(parent.clone());
+        write(&self.inner.parents).push(parent.clone());
         parent
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use super::handshake::Handshake;
 use super::namespace::NsInner;
 use super::packet::{Packet, Payload};
 use crate::engine::{EngineSocket, Frame, TransportKind};
+use crate::sync::{lock, read, write};
 
 /// Why a socket left its namespace; the names are the reasons Node reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,11 +282,6 @@ impl std::fmt::Debug for Socket {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No user code runs under these locks, so a poisoned one is still consistent.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Socket {
     pub(crate) fn new(
         id: String,
@@ -331,11 +327,11 @@ impl Socket {
     }
 
     fn handlers_mut(&self) -> std::sync::RwLockWriteGuard<'_, Handlers> {
-        self.0.handlers.write().unwrap_or_else(|e| e.into_inner())
+        write(&self.0.handlers)
     }
 
     fn handlers(&self) -> std::sync::RwLockReadGuard<'_, Handlers> {
-        self.0.handlers.read().unwrap_or_else(|e| e.into_inner())
+        read(&self.0.handlers)
     }
 
     /// Handles the event `name`; a later handler for the same name replaces this one.
