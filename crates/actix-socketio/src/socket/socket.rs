@@ -457,7 +457,14 @@ impl Socket {
 
     /// Tells the `on_any_outgoing` listeners; broadcasts call it too (as Node's adapter does).
     pub(crate) fn notify_outgoing(&self, event: &str, payload: &Payload) {
-        let listeners = self.handlers().any_outgoing.clone();
+        // Runs for every receiver of a broadcast: the common case (no listener) copies nothing.
+        let listeners = {
+            let handlers = self.handlers();
+            if handlers.any_outgoing.is_empty() {
+                return;
+            }
+            handlers.any_outgoing.clone()
+        };
         for listener in listeners {
             listener(self, event, payload);
         }
