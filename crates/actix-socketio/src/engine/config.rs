@@ -17,6 +17,14 @@ pub struct EngineConfig {
     pub upgrade_timeout: Duration,
     /// The largest polling body or WebSocket message a client may send, in bytes.
     pub max_payload: u64,
+    /// How many bytes of messages may wait for one client (a WebSocket that stopped reading,
+    /// a long-poll client that stopped polling) before its session is closed with
+    /// `outbound buffer full`. Volatile messages are dropped as soon as a client falls
+    /// behind. A single message larger than this always closes the session.
+    pub max_buffered: usize,
+    /// How many sessions may be open at once; further handshakes get `503 Service
+    /// Unavailable`.
+    pub max_connections: usize,
     /// The transports clients may use; the first one a client opens with must be listed.
     pub transports: Vec<TransportKind>,
     /// Cross-origin access for browsers on other origins; `None` adds no CORS headers.
@@ -33,6 +41,8 @@ impl Default for EngineConfig {
             ping_timeout: Duration::from_millis(20_000),
             upgrade_timeout: Duration::from_millis(10_000),
             max_payload: 1_000_000,
+            max_buffered: 4 * 1024 * 1024,
+            max_connections: 100_000,
             transports: vec![TransportKind::Polling, TransportKind::WebSocket],
             cors: None,
             cookie: None,
@@ -47,6 +57,7 @@ impl EngineConfig {
             ping_timeout: self.ping_timeout,
             upgrade_timeout: self.upgrade_timeout,
             max_payload: self.max_payload,
+            max_buffered: self.max_buffered,
         }
     }
 

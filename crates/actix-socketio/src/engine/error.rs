@@ -18,6 +18,10 @@ pub enum EngineError {
     /// A polling body over `max_payload`; the session is closed.
     #[error("Payload too large")]
     PayloadTooLarge,
+    /// A handshake while `max_connections` sessions are open. Node has no such limit; the
+    /// code is the one its `allowRequest` refusals carry.
+    #[error("Too many connections")]
+    TooManyConnections,
 }
 
 impl EngineError {
@@ -28,6 +32,7 @@ impl EngineError {
             EngineError::UnknownSid => 1,
             EngineError::BadHandshakeMethod => 2,
             EngineError::BadRequest | EngineError::PayloadTooLarge => 3,
+            EngineError::TooManyConnections => 4,
             EngineError::UnsupportedProtocolVersion => 5,
         }
     }
@@ -37,6 +42,7 @@ impl ResponseError for EngineError {
     fn status_code(&self) -> StatusCode {
         match self {
             EngineError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            EngineError::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -87,6 +93,12 @@ mod tests {
         assert_eq!(
             EngineError::PayloadTooLarge.status_code(),
             StatusCode::PAYLOAD_TOO_LARGE
+        );
+        let full = EngineError::TooManyConnections.error_response();
+        assert_eq!(full.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            full.into_body().try_into_bytes().unwrap(),
+            r#"{"code":4,"message":"Too many connections"}"#.as_bytes()
         );
     }
 }

@@ -195,7 +195,7 @@ async fn dispatch<H: EngineHandler>(
             return Err(EngineError::BadHandshakeMethod);
         }
         return match transport {
-            TransportKind::Polling => Ok(polling::handshake(inner, req)),
+            TransportKind::Polling => polling::handshake(inner, req),
             TransportKind::WebSocket if wants_websocket => websocket::handshake(inner, req, body),
             TransportKind::WebSocket => Err(EngineError::BadRequest),
         };
@@ -236,8 +236,24 @@ impl<H: EngineHandler> Inner<H> {
         self.read_sessions().get(sid).cloned()
     }
 
-    /// Creates a session for a handshake and lets the handler open it.
-    pub(crate) fn open(&self, req: &HttpRequest, transport: TransportKind) -> Arc<Entry<H>> {
+    /// Refuses a handshake while `max_connections` sessions are open. Checked before the
+    /// session exists, without holding the lock through `on_open`: concurrent handshakes
+    /// on other workers may overshoot by one each.
+    pub(crate) fn check_capacity(&self) -> Result<(), EngineError> {
+        if self.read_sessions().len() >= self.config.max_connections {
+            return Err(EngineError::TooManyConnections);
+        }
+        Ok(())
+    }
+
+    /// Creates a session for a handshake and lets the handler open it, unless
+    /// `max_connections` are open already.
+    pub(crate) fn open(
+        &self,
+        req: &HttpRequest,
+        transport: TransportKind,
+    ) -> Result<Arc<Entry<H>>, EngineError> {
+        self.check_capacity()?;
         let sid = super::sid::generate();
         let session = Session::new(sid.clone(), transport, self.config.limits(), Instant::now());
         let request = RequestInfo::copied_from(req);
@@ -245,7 +261,7 @@ impl<H: EngineHandler> Inner<H> {
         let data = self.handler.on_open(&socket);
         let entry = Arc::new(Entry { socket, data });
         write(&self.sessions).insert(sid, entry.clone());
-        entry
+        Ok(entry)
     }
 
     /// Runs an input through a session, then hands its events to the handler.
@@ -258,7 +274,13 @@ impl<H: EngineHandler> Inner<H> {
                 }
                 Event::Closed(reason) => {
                     write(&self.sessions).remove(entry.socket.sid());
-                    log::debug!(
+                    // A slow client is closed by the server's own limit: worth a warning.
+                    let level = match reason {
+                        CloseReason::BufferFull => log::Level::Warn,
+                        _ => log::Level::Debug,
+                    };
+                    log::log!(
+                        level,
                         "engine.io session {} closed: {}",
                         entry.socket.sid(),
                         reason.as_str()

@@ -48,6 +48,8 @@ pub enum CloseReason {
     PingTimeout,
     /// The server closed the session.
     ForcedClose,
+    /// The client fell so far behind that its queue reached `Limits::max_buffered`.
+    BufferFull,
 }
 
 impl CloseReason {
@@ -57,6 +59,7 @@ impl CloseReason {
             CloseReason::TransportError => "transport error",
             CloseReason::PingTimeout => "ping timeout",
             CloseReason::ForcedClose => "forced close",
+            CloseReason::BufferFull => "outbound buffer full",
         }
     }
 }
@@ -75,6 +78,9 @@ pub struct Limits {
     pub ping_timeout: Duration,
     pub upgrade_timeout: Duration,
     pub max_payload: u64,
+    /// How many bytes may wait for one client before the session is closed: a client that
+    /// stops reading must not grow the server's memory without bound.
+    pub max_buffered: usize,
 }
 
 /// A request the session refuses; the transport answers it with an HTTP error.
@@ -165,6 +171,8 @@ pub struct Session {
     state: State,
     /// Packets for the client, in order, for the current transport.
     outbox: VecDeque<Packet>,
+    /// What the outbox holds, as counted against `Limits::max_buffered`.
+    outbox_bytes: usize,
     /// Events for the application, in order.
     events: VecDeque<Event>,
     /// A long-poll GET is waiting for packets.
@@ -196,6 +204,7 @@ impl Session {
             heartbeat: Heartbeat::PingAt(now + limits.ping_interval),
             state: State::Open,
             outbox: VecDeque::from([open]),
+            outbox_bytes: 0,
             events: VecDeque::new(),
             poll_pending: false,
             poll_final: None,
@@ -224,20 +233,37 @@ impl Session {
         self.upgrade.is_some_and(|u| u.id == id)
     }
 
-    /// Whether a message queued now would leave at once.
+    /// Whether a message queued now would leave at once: nothing waits before it, and the
+    /// transport can take it. Volatile messages are sent only then, so a client that falls
+    /// behind loses those first.
     pub fn is_writable(&self) -> bool {
         self.state == State::Open
             && self.upgrade.is_none()
+            && self.outbox.is_empty()
             && (self.transport == TransportKind::WebSocket || self.poll_pending)
     }
 
-    /// Queues a message for the client. Returns false once the session is closing.
+    /// Queues a message for the client. Returns false once the session is closing, or when
+    /// the message would take the queue past `max_buffered`: the session then closes with
+    /// [`CloseReason::BufferFull`].
     pub fn send(&mut self, message: impl Into<Frame>) -> bool {
         if self.state != State::Open {
             return false;
         }
-        self.push(Packet::Outgoing(message.into()));
+        let frame = message.into();
+        let cost = queued_cost(&frame);
+        if self.outbox_bytes.saturating_add(cost) > self.limits.max_buffered {
+            self.finish(CloseReason::BufferFull, Packet::Close);
+            return false;
+        }
+        self.outbox_bytes += cost;
+        self.push(Packet::Outgoing(frame));
         true
+    }
+
+    /// The bytes waiting in the outbox (messages, as counted against `max_buffered`).
+    pub fn buffered(&self) -> usize {
+        self.outbox_bytes
     }
 
     /// The server closes the session: what is queued is still delivered, then `1`.
@@ -435,6 +461,7 @@ impl Session {
     pub fn take_websocket_into(&mut self, packets: &mut Vec<Packet>) {
         if self.transport == TransportKind::WebSocket {
             packets.extend(self.outbox.drain(..));
+            self.outbox_bytes = 0;
             self.after_drain(packets);
         }
     }
@@ -511,6 +538,7 @@ impl Session {
 
     fn drain_outbox(&mut self) -> Vec<Packet> {
         let packets: Vec<Packet> = self.outbox.drain(..).collect();
+        self.outbox_bytes = 0;
         self.after_drain(&packets);
         packets
     }
@@ -534,12 +562,23 @@ impl Session {
         }
         // A WebSocket transport closes its socket instead of sending packets.
         self.outbox.clear();
+        self.outbox_bytes = 0;
         self.events.push_back(Event::Closed(reason));
         self.wakeups = Wakeups {
             transmit: true,
             timer: true,
         };
     }
+}
+
+/// A message's share of `max_buffered`: its bytes, plus its slot in the queue, so a flood
+/// of tiny messages is bounded too.
+fn queued_cost(frame: &Frame) -> usize {
+    let len = match frame {
+        Frame::Text(text) => text.len(),
+        Frame::Binary(bytes) => bytes.len(),
+    };
+    len + std::mem::size_of::<Packet>()
 }
 
 fn duration_ms(d: Duration) -> u64 {
@@ -559,6 +598,7 @@ mod tests {
             ping_timeout: 200 * MS,
             upgrade_timeout: 1000 * MS,
             max_payload: 1_000_000,
+            max_buffered: 4096,
         }
     }
 
@@ -655,8 +695,69 @@ mod tests {
         assert!(!s.is_writable());
         s.start_poll(t0).unwrap();
         assert!(s.is_writable());
-        let ws = Session::new("x".into(), TransportKind::WebSocket, limits(), t0);
+        let mut ws = Session::new("x".into(), TransportKind::WebSocket, limits(), t0);
+        assert!(!ws.is_writable(), "the open packet waits first");
+        ws.take_websocket();
         assert!(ws.is_writable());
+    }
+
+    #[test]
+    fn a_client_that_falls_behind_is_not_writable() {
+        let t0 = Instant::now();
+        let mut ws = Session::new("x".into(), TransportKind::WebSocket, limits(), t0);
+        ws.take_websocket();
+        assert!(ws.send(Data::from("a")));
+        assert!(!ws.is_writable(), "a message is still waiting");
+        let sent: Vec<String> = ws.take_websocket().iter().map(Packet::to_text).collect();
+        assert_eq!(sent, ["4a"]);
+        assert!(ws.is_writable());
+    }
+
+    #[test]
+    fn the_queue_is_bounded_by_max_buffered() {
+        let t0 = Instant::now();
+        let mut ws = Session::new("x".into(), TransportKind::WebSocket, limits(), t0);
+        ws.take_websocket();
+        let message = "x".repeat(1000);
+        let cost = 1001 + std::mem::size_of::<Packet>();
+        let fit = 4096 / cost;
+        for _ in 0..fit {
+            assert!(ws.send(Data::from(message.as_str())));
+        }
+        assert_eq!(ws.buffered(), fit * cost);
+        // Draining frees the budget.
+        assert_eq!(ws.take_websocket().len(), fit);
+        assert_eq!(ws.buffered(), 0);
+        for _ in 0..fit {
+            assert!(ws.send(Data::from(message.as_str())));
+        }
+        assert!(!ws.send(Data::from(message.as_str())), "past the cap");
+        assert!(ws.is_closed());
+        assert_eq!(ws.buffered(), 0, "the queue is dropped with the session");
+        assert_eq!(
+            ws.poll_event(),
+            Some(Event::Closed(CloseReason::BufferFull))
+        );
+        assert!(!ws.send(Data::from("late")));
+        assert_eq!(ws.poll_event(), None);
+    }
+
+    #[test]
+    fn a_polling_client_that_stops_polling_is_closed_at_the_cap() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.start_poll(t0).unwrap();
+        let message = "y".repeat(1000);
+        assert!(s.send(Data::from(message.as_str())));
+        // The pending poll takes the first one; the client never polls again.
+        assert!(s.take_poll().is_some());
+        let fit = 4096 / (1001 + std::mem::size_of::<Packet>());
+        for _ in 0..fit {
+            assert!(s.send(Data::from(message.as_str())));
+        }
+        assert!(!s.send(Data::from(message.as_str())));
+        assert_eq!(s.poll_event(), Some(Event::Closed(CloseReason::BufferFull)));
+        assert_eq!(s.start_poll(t0), Err(SessionError::Closed));
     }
 
     #[test]

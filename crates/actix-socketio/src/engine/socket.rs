@@ -100,25 +100,24 @@ impl EngineSocket {
 
     /// Queues a message; false when the session is closing or closed.
     pub fn send(&self, data: impl Into<Data>) -> bool {
-        self.update(|s| s.send(Frame::from(data.into()))).0
+        self.act(|s| s.send(Frame::from(data.into())))
     }
 
     /// Queues several messages at once, in order, so no other sender's message can come
     /// between them (a Socket.IO packet and its binary attachments).
     pub fn send_many(&self, messages: impl IntoIterator<Item = impl Into<Frame>>) -> bool {
-        self.update(|s| messages.into_iter().all(|m| s.send(m))).0
+        self.act(|s| messages.into_iter().all(|m| s.send(m)))
     }
 
-    /// Queues messages only if the transport can take them now (a WebSocket, or a
-    /// pending long-poll), for data that is worthless later.
+    /// Queues messages only if the transport can take them now (a WebSocket or a pending
+    /// long-poll, with nothing queued before them), for data that is worthless later.
     pub fn send_volatile(&self, messages: impl IntoIterator<Item = impl Into<Frame>>) -> bool {
-        self.update(|s| s.is_writable() && messages.into_iter().all(|m| s.send(m)))
-            .0
+        self.act(|s| s.is_writable() && messages.into_iter().all(|m| s.send(m)))
     }
 
     /// Closes the session after what is queued has been delivered.
     pub fn close(&self) {
-        self.update(|s| s.close(Instant::now()));
+        self.act(|s| s.close(Instant::now()));
     }
 
     pub fn is_closed(&self) -> bool {
@@ -128,11 +127,26 @@ impl EngineSocket {
     /// Runs one input through the state machine, wakes whoever must act on it, and returns
     /// the events for the application (to be delivered after the lock is released).
     pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Session) -> R) -> (R, Vec<Event>) {
-        let (result, wakeups, events) = {
+        let mut events = Vec::new();
+        let result = self.run(f, Some(&mut events));
+        (result, events)
+    }
+
+    /// Runs an application call (a send, a close) through the state machine. Its events
+    /// stay queued for the connection's task, which is woken to deliver them: a send that
+    /// closes a slow client must not run the close handlers inside the sender's emit.
+    fn act<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
+        self.run(f, None)
+    }
+
+    fn run<R>(&self, f: impl FnOnce(&mut Session) -> R, events: Option<&mut Vec<Event>>) -> R {
+        let (result, wakeups) = {
             let mut session = self.lock();
             let result = f(&mut session);
-            let events: Vec<Event> = std::iter::from_fn(|| session.poll_event()).collect();
-            (result, session.take_wakeups(), events)
+            if let Some(events) = events {
+                events.extend(std::iter::from_fn(|| session.poll_event()));
+            }
+            (result, session.take_wakeups())
         };
         // Several tasks may wait at once during an upgrade (the pending long-poll, the
         // timer task, the probing WebSocket): wake them all, or one wake-up could reach a
@@ -144,7 +158,7 @@ impl EngineSocket {
         if wakeups.timer {
             self.0.timer.notify_waiters();
         }
-        (result, events)
+        result
     }
 
     pub(crate) fn transmit_notify(&self) -> &Notify {

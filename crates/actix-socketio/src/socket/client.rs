@@ -113,6 +113,7 @@ impl Client {
                 CloseReason::TransportError => DisconnectReason::TransportError,
                 CloseReason::PingTimeout => DisconnectReason::PingTimeout,
                 CloseReason::ForcedClose => DisconnectReason::ForcedClose,
+                CloseReason::BufferFull => DisconnectReason::BufferFull,
             }
         };
         for socket in sockets {

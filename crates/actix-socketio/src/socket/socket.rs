@@ -41,6 +41,8 @@ pub enum DisconnectReason {
     ClientNamespaceDisconnect,
     /// The server closed the whole connection.
     ForcedClose,
+    /// The client stopped reading and its queue reached the engine's `max_buffered`.
+    BufferFull,
 }
 
 impl DisconnectReason {
@@ -53,6 +55,7 @@ impl DisconnectReason {
             DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
             DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
             DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::BufferFull => "outbound buffer full",
         }
     }
 }

@@ -229,6 +229,35 @@ impl Client {
     }
 }
 
+/// Serves `engine` with one worker on 127.0.0.1:0, with a client for it; must be called
+/// inside an actix runtime.
+pub fn serve<H: EngineHandler>(engine: EngineIo<H>) -> (SocketAddr, ServerHandle, Client) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("listener has an address");
+    let server = actix_web::HttpServer::new(move || {
+        let engine = engine.clone();
+        actix_web::App::new().configure(move |cfg| engine.mount(cfg))
+    })
+    .workers(1)
+    .disable_signals()
+    // An aborted long-poll GET must be seen as gone, not half-closed.
+    .h1_allow_half_closed(false)
+    .listen(listener)
+    .expect("listen on the bound socket")
+    .run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish();
+    let client = Client {
+        http_base: format!("http://{addr}"),
+        ws_base: format!("ws://{addr}"),
+        client,
+    };
+    (addr, handle, client)
+}
+
 /// A running echo server; stop it with [`TestServer::stop`] at the end of a test.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -256,32 +285,10 @@ impl TestServer {
                 recorder: recorder.clone(),
             },
         );
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("listener has an address");
-        let app_engine = engine.clone();
-        let server = actix_web::HttpServer::new(move || {
-            let engine = app_engine.clone();
-            actix_web::App::new().configure(move |cfg| engine.mount(cfg))
-        })
-        .workers(1)
-        .disable_signals()
-        // An aborted long-poll GET must be seen as gone, not half-closed.
-        .h1_allow_half_closed(false)
-        .listen(listener)
-        .expect("listen on the bound socket")
-        .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        let client = awc::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .finish();
+        let (addr, handle, client) = serve(engine.clone());
         TestServer {
             addr,
-            client: Client {
-                http_base: format!("http://{addr}"),
-                ws_base: format!("ws://{addr}"),
-                client,
-            },
+            client,
             engine,
             recorder,
             handle,

@@ -21,8 +21,8 @@ const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
 pub(crate) fn handshake<H: EngineHandler>(
     inner: &Arc<Inner<H>>,
     req: &HttpRequest,
-) -> HttpResponse {
-    let entry = inner.open(req, TransportKind::Polling);
+) -> Result<HttpResponse, EngineError> {
+    let entry = inner.open(req, TransportKind::Polling)?;
     let packets = inner.update(&entry, |s| {
         s.start_poll(Instant::now()).ok();
         s.take_poll().and_then(Result::ok)
@@ -39,7 +39,7 @@ pub(crate) fn handshake<H: EngineHandler>(
                 .finish(),
         );
     }
-    response.body(encode_payload(packets.iter().flatten()))
+    Ok(response.body(encode_payload(packets.iter().flatten())))
 }
 
 /// Ends the session if the GET future is dropped before it has its answer: actix drops a

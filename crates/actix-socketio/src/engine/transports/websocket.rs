@@ -21,9 +21,14 @@ pub(crate) fn handshake<H: EngineHandler>(
     req: &HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, EngineError> {
+    inner.check_capacity()?;
     let (response, ws, frames) =
         actix_ws::handle(req, body).map_err(|_| EngineError::BadRequest)?;
-    let entry = inner.open(req, TransportKind::WebSocket);
+    let Ok(entry) = inner.open(req, TransportKind::WebSocket) else {
+        // Filled up since the check, by handshakes on other workers.
+        actix_web::rt::spawn(ws.close(Some(CloseCode::Again.into())));
+        return Ok(response);
+    };
     let frames = limit(frames, inner.config.max_payload);
     actix_web::rt::spawn(run(inner.clone(), entry, ws, frames, None));
     Ok(response)
@@ -110,18 +115,27 @@ async fn pump<H: EngineHandler>(
             )
         });
         for packet in packets.drain(..) {
-            let sent = match packet {
-                Packet::Close => return normal(),
-                // The shared frame goes out as is: no copy per receiver.
-                Packet::Outgoing(Frame::Text(text)) => ws.text(text).await,
-                Packet::Outgoing(Frame::Binary(bytes)) | Packet::Message(Data::Binary(bytes)) => {
-                    ws.binary(bytes).await
+            if packet == Packet::Close {
+                return normal();
+            }
+            let send = async {
+                match packet {
+                    // The shared frame goes out as is: no copy per receiver.
+                    Packet::Outgoing(Frame::Text(text)) => ws.text(text).await,
+                    Packet::Outgoing(Frame::Binary(bytes))
+                    | Packet::Message(Data::Binary(bytes)) => ws.binary(bytes).await,
+                    other => ws.text(other.to_text()).await,
                 }
-                other => ws.text(other.to_text()).await,
             };
-            if sent.is_err() {
-                lose(probe, CloseReason::TransportClose);
-                return Exit::Gone;
+            tokio::select! {
+                biased;
+                sent = send => if sent.is_err() {
+                    lose(probe, CloseReason::TransportClose);
+                    return Exit::Gone;
+                },
+                // The write waits on a client that stopped reading: its queue keeps
+                // filling up to `max_buffered`, which closes the session.
+                () = ended_while_stalled(inner, entry) => return Exit::Gone,
             }
         }
         if closed || (!owner && !probing) {
@@ -189,6 +203,24 @@ async fn pump<H: EngineHandler>(
             _ = transmit => {}
             _ = timer => {}
             _ = sleep => {
+                inner.update(entry, |s| s.handle_timeout(Instant::now()));
+            }
+        }
+    }
+}
+
+/// Resolves once the session has ended while a write is blocked. Meanwhile it fires the
+/// session's deadlines (a client that stopped reading stops answering pings too) and
+/// delivers its events, such as the close for a full queue.
+async fn ended_while_stalled<H: EngineHandler>(inner: &Inner<H>, entry: &Entry<H>) {
+    loop {
+        let woken = entry.socket.transmit_notify().notified();
+        let Some(deadline) = inner.update(entry, |s| s.poll_timeout()) else {
+            return;
+        };
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep_until(deadline.into()) => {
                 inner.update(entry, |s| s.handle_timeout(Instant::now()));
             }
         }
