@@ -91,7 +91,9 @@ pub struct OpenPacket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
     /// `0` + handshake JSON, sent by the server first.
-    Open(OpenPacket),
+    /// Boxed: it is sent once per session, and every queued packet is as large as the
+    /// largest variant.
+    Open(Box<OpenPacket>),
     /// `1`: either side ends the session.
     Close,
     /// `2`: the server's heartbeat.
@@ -217,13 +219,13 @@ mod tests {
 
     #[test]
     fn open_packet_has_exactly_the_protocol_keys() {
-        let open = Packet::Open(OpenPacket {
+        let open = Packet::Open(Box::new(OpenPacket {
             sid: "lv_VI97HAXpY6yYWAAAC".into(),
             upgrades: vec!["websocket"],
             ping_interval: 25000,
             ping_timeout: 20000,
             max_payload: 1000000,
-        });
+        }));
         assert_eq!(
             open.to_text(),
             r#"0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#

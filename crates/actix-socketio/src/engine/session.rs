@@ -190,13 +190,13 @@ impl Session {
             TransportKind::Polling => vec![TransportKind::WebSocket.as_str()],
             TransportKind::WebSocket => vec![],
         };
-        let open = Packet::Open(OpenPacket {
+        let open = Packet::Open(Box::new(OpenPacket {
             sid,
             upgrades,
             ping_interval: duration_ms(limits.ping_interval),
             ping_timeout: duration_ms(limits.ping_timeout),
             max_payload: limits.max_payload,
-        });
+        }));
         Session {
             transport,
             upgrade: None,
@@ -532,8 +532,12 @@ impl Session {
     }
 
     fn push(&mut self, packet: Packet) {
+        // The transport drains the whole outbox whenever it is woken: a wake-up is needed
+        // only when the outbox stops being empty, not for every message of a burst.
+        if self.outbox.is_empty() {
+            self.wakeups.transmit = true;
+        }
         self.outbox.push_back(packet);
-        self.wakeups.transmit = true;
     }
 
     fn drain_outbox(&mut self) -> Vec<Packet> {

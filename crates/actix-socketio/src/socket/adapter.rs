@@ -23,6 +23,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Room names; every socket is also in the room named by its id.
 pub type Room = String;
 
+/// Sets and maps keyed by socket ids. The ids are random and the server's own, so a fast
+/// hash is safe here; room names, which the application may take from clients, keep
+/// std's DoS-resistant SipHash.
+pub(crate) type IdHasher = foldhash::fast::RandomState;
+pub(crate) type IdSet<'a> = HashSet<&'a str, IdHasher>;
+
 /// Which sockets an operation targets: in any of `rooms` (all sockets when empty), and in
 /// none of `except`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -129,6 +135,14 @@ impl LocalNamespace {
             .unwrap_or_default()
     }
 
+    /// The connected local sockets whose id `keep` accepts, under one lock.
+    pub fn sockets_where(&self, keep: impl FnMut(&str) -> bool) -> Vec<Socket> {
+        self.0
+            .upgrade()
+            .map(|ns| ns.sockets_where(keep))
+            .unwrap_or_default()
+    }
+
     /// Every connected local socket.
     pub fn sockets(&self) -> Vec<Socket> {
         self.0
@@ -153,8 +167,8 @@ pub struct LocalAdapter {
 
 #[derive(Default)]
 struct Rooms {
-    members: HashMap<Room, HashSet<String>>,
-    of_socket: HashMap<String, HashSet<Room>>,
+    members: HashMap<Room, HashSet<String, IdHasher>>,
+    of_socket: HashMap<String, HashSet<Room>, IdHasher>,
 }
 
 impl LocalAdapter {
@@ -178,29 +192,35 @@ impl LocalAdapter {
         write(&self.rooms)
     }
 
-    /// The ids `opts` selects, each once, borrowed from the room sets.
-    fn selected<'a>(rooms: &'a Rooms, opts: &BroadcastOptions) -> Vec<&'a str> {
-        let excluded: HashSet<&String> = opts
+    /// The ids in `opts.except`'s rooms.
+    fn excluded<'a>(rooms: &'a Rooms, opts: &BroadcastOptions) -> Excluded<'a> {
+        let ids = opts
             .except
             .iter()
             .filter_map(|r| rooms.members.get(r))
             .flatten()
-            .collect();
+            .map(String::as_str);
+        Excluded::new(ids)
+    }
+
+    /// The ids `opts` selects, each once, borrowed from the room sets.
+    fn selected<'a>(rooms: &'a Rooms, opts: &BroadcastOptions) -> Vec<&'a str> {
+        let excluded = Self::excluded(rooms, opts);
         if opts.rooms.is_empty() {
             return rooms
                 .of_socket
                 .keys()
-                .filter(|sid| !excluded.contains(sid))
                 .map(String::as_str)
+                .filter(|sid| !excluded.contains(sid))
                 .collect();
         }
-        let mut seen = HashSet::new();
+        let mut seen = IdSet::default();
         opts.rooms
             .iter()
             .filter_map(|r| rooms.members.get(r))
             .flatten()
-            .filter(|sid| !excluded.contains(sid) && seen.insert(*sid))
             .map(String::as_str)
+            .filter(|sid| !excluded.contains(sid) && seen.insert(sid))
             .collect()
     }
 
@@ -210,6 +230,34 @@ impl LocalAdapter {
             .into_iter()
             .map(str::to_owned)
             .collect()
+    }
+}
+
+/// The ids a broadcast skips. Usually one (`socket.broadcast()` skips its sender), which
+/// a comparison finds faster than a hash per receiver.
+enum Excluded<'a> {
+    Few(Vec<&'a str>),
+    Many(IdSet<'a>),
+}
+
+impl<'a> Excluded<'a> {
+    /// Past this many ids a set beats comparing with each.
+    const FEW: usize = 8;
+
+    fn new(ids: impl Iterator<Item = &'a str>) -> Self {
+        let ids: Vec<&str> = ids.collect();
+        if ids.len() <= Self::FEW {
+            Excluded::Few(ids)
+        } else {
+            Excluded::Many(ids.into_iter().collect())
+        }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        match self {
+            Excluded::Few(ids) => ids.contains(&id),
+            Excluded::Many(ids) => ids.contains(id),
+        }
     }
 }
 
@@ -266,6 +314,12 @@ impl Adapter for LocalAdapter {
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Socket> {
         // One pass under both read locks: no id is copied, no lock taken per receiver.
         let rooms = self.read();
+        if opts.rooms.is_empty() {
+            // Every socket is in its own room, so "every socket" is the namespace's sockets:
+            // walked directly, without a lookup per receiver.
+            let excluded = Self::excluded(&rooms, opts);
+            return self.ns.sockets_where(|sid| !excluded.contains(sid));
+        }
         self.ns.sockets_by_id(Self::selected(&rooms, opts))
     }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::adapter::{
-    AckResult, Adapter, AdapterError, AdapterFactory, BroadcastOptions, LocalNamespace,
+    AckResult, Adapter, AdapterError, AdapterFactory, BroadcastOptions, IdHasher, LocalNamespace,
     RemoteSocket,
 };
 use super::broadcast::{BroadcastOperator, IntoRooms};
@@ -111,7 +111,7 @@ impl NsHandlers {
 pub(crate) struct NsInner {
     name: String,
     /// The connected sockets of this server, by id.
-    sockets: RwLock<HashMap<String, Socket>>,
+    sockets: RwLock<HashMap<String, Socket, IdHasher>>,
     adapter: Arc<dyn Adapter>,
     pub(crate) handlers: Arc<NsHandlers>,
 }
@@ -124,7 +124,7 @@ impl NsInner {
     ) -> Arc<NsInner> {
         Arc::new_cyclic(|weak| NsInner {
             name,
-            sockets: RwLock::new(HashMap::new()),
+            sockets: RwLock::new(HashMap::default()),
             adapter: adapter(LocalNamespace(weak.clone())),
             handlers,
         })
@@ -146,6 +146,14 @@ impl NsInner {
         let sockets = read(&self.sockets);
         ids.into_iter()
             .filter_map(|id| sockets.get(id).cloned())
+            .collect()
+    }
+
+    pub(crate) fn sockets_where(&self, mut keep: impl FnMut(&str) -> bool) -> Vec<Socket> {
+        read(&self.sockets)
+            .iter()
+            .filter(|(id, _)| keep(id))
+            .map(|(_, socket)| socket.clone())
             .collect()
     }
 

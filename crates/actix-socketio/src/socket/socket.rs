@@ -270,6 +270,9 @@ pub(crate) struct SocketInner {
     client: Weak<ClientInner>,
     handshake: Handshake,
     handlers: RwLock<Handlers>,
+    /// Set once an `on_any_outgoing` listener is added: every receiver of a broadcast checks
+    /// it, and almost none has one, so the check must not take the handlers lock.
+    has_outgoing_listeners: AtomicBool,
     acks: Mutex<Acks>,
     connected: AtomicBool,
     /// Typed per-socket state of the application.
@@ -300,6 +303,7 @@ impl Socket {
             client,
             handshake,
             handlers: RwLock::new(Handlers::default()),
+            has_outgoing_listeners: AtomicBool::new(false),
             acks: Mutex::new(Acks::default()),
             connected: AtomicBool::new(false),
             extensions: Mutex::new(HashMap::new()),
@@ -355,6 +359,7 @@ impl Socket {
         listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static,
     ) {
         self.handlers_mut().any_outgoing.push(Arc::new(listener));
+        self.0.has_outgoing_listeners.store(true, Ordering::Release);
     }
 
     /// Runs before every incoming event's listeners; may change it or refuse it.
@@ -461,13 +466,10 @@ impl Socket {
     /// Tells the `on_any_outgoing` listeners; broadcasts call it too (as Node's adapter does).
     pub(crate) fn notify_outgoing(&self, event: &str, payload: &Payload) {
         // Runs for every receiver of a broadcast: the common case (no listener) copies nothing.
-        let listeners = {
-            let handlers = self.handlers();
-            if handlers.any_outgoing.is_empty() {
-                return;
-            }
-            handlers.any_outgoing.clone()
-        };
+        if !self.0.has_outgoing_listeners.load(Ordering::Acquire) {
+            return;
+        }
+        let listeners = self.handlers().any_outgoing.clone();
         for listener in listeners {
             listener(self, event, payload);
         }
