@@ -78,31 +78,35 @@ impl Client {
             Ok(None) => return,
             Err(error) => return self.protocol_error(&error),
         };
-        match packet {
-            Packet::Connect { nsp, data } => {
+        // As Node's `Client.ondecoded`: a packet other than CONNECT for a namespace not
+        // joined is an invalid state that closes the connection.
+        let socket = self.socket(packet.nsp());
+        match (packet, socket) {
+            (Packet::Connect { nsp, data }, None) => {
                 self.connect(server, nsp, data.unwrap_or_else(|| json!({})))
             }
-            Packet::Disconnect { nsp } => {
-                if let Some(socket) = self.socket(&nsp) {
-                    socket.cleanup(DisconnectReason::ClientNamespaceDisconnect);
-                }
+            (Packet::Disconnect { .. }, Some(socket)) => {
+                socket.cleanup(DisconnectReason::ClientNamespaceDisconnect);
             }
-            Packet::Event {
-                nsp,
-                event,
-                payload,
-                id,
-            } => {
-                if let Some(socket) = self.socket(&nsp) {
-                    socket.dispatch_event(event, payload, id);
-                }
+            (
+                Packet::Event {
+                    event, payload, id, ..
+                },
+                Some(socket),
+            ) => socket.dispatch_event(event, payload, id),
+            (Packet::Ack { payload, id, .. }, Some(socket)) => socket.resolve_ack(id, payload),
+            (Packet::ConnectError { .. }, _) => self.protocol_error(&"CONNECT_ERROR from a client"),
+            // Node closes here too, but the official client sends CONNECT twice for
+            // `manager.socket(nsp).connect()`, and Node registers a socket only a tick
+            // later, so it never sees that second one as a duplicate; ignoring it keeps
+            // such clients working.
+            (Packet::Connect { nsp, .. }, Some(_)) => {
+                log::debug!("ignoring a second CONNECT to {nsp}");
             }
-            Packet::Ack { nsp, payload, id } => {
-                if let Some(socket) = self.socket(&nsp) {
-                    socket.resolve_ack(id, payload);
-                }
-            }
-            Packet::ConnectError { .. } => self.protocol_error(&"CONNECT_ERROR from a client"),
+            (packet, None) => self.protocol_error(&format!(
+                "a packet for {}, which it has not joined",
+                packet.nsp()
+            )),
         }
     }
 
@@ -190,9 +194,6 @@ impl Client {
             });
             return;
         };
-        if self.socket(&nsp).is_some() {
-            return;
-        }
         let socket = Socket::new(
             engine::generate_id(),
             ns.0.clone(),
