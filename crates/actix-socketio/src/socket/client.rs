@@ -4,20 +4,20 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use super::handshake::Handshake;
 use super::namespace::Namespace;
-use super::packet::{Decoder, Packet};
-use super::server::ServerInner;
+use super::packet::{Decoder, Packet, ParseError};
+use super::server::{ClientLimits, ServerInner};
 use super::socket::{run_local, DisconnectReason, Socket};
 use crate::engine::{self, CloseReason, EngineSocket};
 use crate::sync::lock;
 
 pub(crate) struct ClientInner {
     engine: EngineSocket,
+    limits: ClientLimits,
     state: Mutex<ClientState>,
     /// The client broke the Socket.IO protocol: its sockets leave with "parse error".
     parse_error: AtomicBool,
@@ -25,7 +25,6 @@ pub(crate) struct ClientInner {
     connect_timer: Mutex<Option<actix_web::rt::task::JoinHandle<()>>>,
 }
 
-#[derive(Default)]
 struct ClientState {
     /// Reassembles binary packets from their attachments.
     decoder: Decoder,
@@ -33,6 +32,10 @@ struct ClientState {
     sockets: HashMap<String, Socket>,
     /// The connection closed; late connects (after async middleware) are dropped.
     closed: bool,
+    /// Ends the wait of the binary packet the decoder holds (`attachment_timeout`).
+    attachment_timer: Option<actix_web::rt::task::JoinHandle<()>>,
+    /// Counts the binary packets that waited, so a late timer knows its packet is gone.
+    attachment_wait: u64,
 }
 
 /// The Engine.IO handler data of a Socket.IO connection.
@@ -40,16 +43,24 @@ struct ClientState {
 pub struct Client(Arc<ClientInner>);
 
 impl Client {
-    pub(crate) fn open(engine: &EngineSocket, connect_timeout: Duration) -> Client {
+    pub(crate) fn open(engine: &EngineSocket, limits: ClientLimits) -> Client {
+        let state = ClientState {
+            decoder: Decoder::new(limits.max_attachments, limits.max_attachment_bytes),
+            sockets: HashMap::new(),
+            closed: false,
+            attachment_timer: None,
+            attachment_wait: 0,
+        };
         let client = Client(Arc::new(ClientInner {
             engine: engine.clone(),
-            state: Mutex::new(ClientState::default()),
+            limits,
+            state: Mutex::new(state),
             parse_error: AtomicBool::new(false),
             connect_timer: Mutex::new(None),
         }));
         let weak = Arc::downgrade(&client.0);
         let timer = actix_web::rt::spawn(async move {
-            tokio::time::sleep(connect_timeout).await;
+            tokio::time::sleep(limits.connect_timeout).await;
             if let Some(client) = weak.upgrade() {
                 log::debug!("no CONNECT within the connect timeout: closing");
                 client.engine.close();
@@ -61,38 +72,73 @@ impl Client {
 
     /// An Engine.IO message from the client.
     pub(crate) fn on_message(&self, server: &ServerInner, message: engine::Data) {
-        let decoded = lock(&self.0.state).decoder.feed(message);
+        let decoded = self.decode(message);
         let packet = match decoded {
             Ok(Some(packet)) => packet,
             Ok(None) => return,
             Err(error) => return self.protocol_error(&error),
         };
-        match packet {
-            Packet::Connect { nsp, data } => {
+        // As Node's `Client.ondecoded`: a packet other than CONNECT for a namespace not
+        // joined is an invalid state that closes the connection.
+        let socket = self.socket(packet.nsp());
+        match (packet, socket) {
+            (Packet::Connect { nsp, data }, None) => {
                 self.connect(server, nsp, data.unwrap_or_else(|| json!({})))
             }
-            Packet::Disconnect { nsp } => {
-                if let Some(socket) = self.socket(&nsp) {
-                    socket.cleanup(DisconnectReason::ClientNamespaceDisconnect);
-                }
+            (Packet::Disconnect { .. }, Some(socket)) => {
+                socket.cleanup(DisconnectReason::ClientNamespaceDisconnect);
             }
-            Packet::Event {
-                nsp,
-                event,
-                payload,
-                id,
-            } => {
-                if let Some(socket) = self.socket(&nsp) {
-                    socket.dispatch_event(event, payload, id);
-                }
+            (
+                Packet::Event {
+                    event, payload, id, ..
+                },
+                Some(socket),
+            ) => socket.dispatch_event(event, payload, id),
+            (Packet::Ack { payload, id, .. }, Some(socket)) => socket.resolve_ack(id, payload),
+            (Packet::ConnectError { .. }, _) => self.protocol_error(&"CONNECT_ERROR from a client"),
+            // Node closes here too, but the official client sends CONNECT twice for
+            // `manager.socket(nsp).connect()`, and Node registers a socket only a tick
+            // later, so it never sees that second one as a duplicate; ignoring it keeps
+            // such clients working.
+            (Packet::Connect { nsp, .. }, Some(_)) => {
+                log::debug!("ignoring a second CONNECT to {nsp}");
             }
-            Packet::Ack { nsp, payload, id } => {
-                if let Some(socket) = self.socket(&nsp) {
-                    socket.resolve_ack(id, payload);
-                }
-            }
-            Packet::ConnectError { .. } => self.protocol_error(&"CONNECT_ERROR from a client"),
+            (packet, None) => self.protocol_error(&format!(
+                "a packet for {}, which it has not joined",
+                packet.nsp()
+            )),
         }
+    }
+
+    /// Feeds the decoder, and bounds how long a binary packet may wait for attachments.
+    fn decode(&self, message: engine::Data) -> Result<Option<Packet>, ParseError> {
+        let mut state = lock(&self.0.state);
+        let was_pending = state.decoder.is_pending();
+        let decoded = state.decoder.feed(message);
+        let pending = state.decoder.is_pending();
+        if was_pending && !pending {
+            if let Some(timer) = state.attachment_timer.take() {
+                timer.abort();
+            }
+        } else if pending && !was_pending {
+            state.attachment_wait += 1;
+            let wait = state.attachment_wait;
+            let timeout = self.0.limits.attachment_timeout;
+            let weak = Arc::downgrade(&self.0);
+            state.attachment_timer = Some(actix_web::rt::spawn(async move {
+                tokio::time::sleep(timeout).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let client = Client(inner);
+                let expired = {
+                    let state = lock(&client.0.state);
+                    state.decoder.is_pending() && state.attachment_wait == wait
+                };
+                if expired {
+                    client.protocol_error(&"a binary packet's attachments did not come in time");
+                }
+            }));
+        }
+        decoded
     }
 
     /// The Engine.IO connection ended: every socket leaves with its reason.
@@ -103,6 +149,9 @@ impl Client {
         let sockets: Vec<Socket> = {
             let mut state = lock(&self.0.state);
             state.closed = true;
+            if let Some(timer) = state.attachment_timer.take() {
+                timer.abort();
+            }
             state.sockets.values().cloned().collect()
         };
         let reason = if self.0.parse_error.load(Ordering::Acquire) {
@@ -146,15 +195,13 @@ impl Client {
             });
             return;
         };
-        if self.socket(&nsp).is_some() {
-            return;
-        }
         let socket = Socket::new(
             engine::generate_id(),
             ns.0.clone(),
             self.0.engine.clone(),
             Arc::downgrade(&self.0),
             Handshake::new(self.0.engine.request(), auth),
+            self.0.limits.max_rooms_per_socket,
         );
         let middleware = ns.0.handlers.middleware();
         if middleware.is_empty() {

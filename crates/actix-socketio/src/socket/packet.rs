@@ -24,8 +24,13 @@ const RESERVED_EVENTS: [&str; 6] = [
     "removeListener",
 ];
 
-/// More attachments than this in one packet is taken as an attack, not a message.
-const MAX_ATTACHMENTS: usize = 1000;
+/// Attachments one packet may announce by default: Node socket.io-parser's
+/// `maxAttachments` (4.2.6).
+pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
+
+/// Bytes of attachments one packet may carry by default: ten attachments of Engine.IO's
+/// default `max_payload`.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 10_000_000;
 
 /// Event or ack arguments: JSON values, and the binary attachments their placeholders
 /// refer to.
@@ -100,6 +105,10 @@ pub enum ParseError {
     UnexpectedBinary,
     #[error("a binary packet is waiting for its attachments")]
     AttachmentsPending,
+    #[error("too many attachments")]
+    TooManyAttachments,
+    #[error("attachments too large")]
+    AttachmentsTooLarge,
 }
 
 impl Packet {
@@ -198,13 +207,46 @@ fn push_json(out: &mut String, value: &(impl serde::Serialize + ?Sized)) {
 
 /// Reassembles packets from a connection's Engine.IO messages. A binary packet is
 /// incomplete until all its attachments have arrived; that is a result, not an error.
-#[derive(Debug, Default)]
+///
+/// What a client may make it hold is bounded: the number of attachments a packet
+/// announces, and the bytes of the attachments received for it.
+#[derive(Debug)]
 pub struct Decoder {
-    /// A binary packet waiting for attachments, and how many it still needs.
-    partial: Option<(Packet, usize)>,
+    /// A binary packet waiting for attachments.
+    partial: Option<Partial>,
+    max_attachments: usize,
+    max_attachment_bytes: usize,
+}
+
+#[derive(Debug)]
+struct Partial {
+    packet: Packet,
+    /// Attachments still to come.
+    missing: usize,
+    /// Bytes of the attachments received so far.
+    bytes: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_ATTACHMENT_BYTES)
+    }
 }
 
 impl Decoder {
+    pub fn new(max_attachments: usize, max_attachment_bytes: usize) -> Decoder {
+        Decoder {
+            partial: None,
+            max_attachments,
+            max_attachment_bytes,
+        }
+    }
+
+    /// Whether a binary packet is waiting for its attachments.
+    pub fn is_pending(&self) -> bool {
+        self.partial.is_some()
+    }
+
     /// Feeds one Engine.IO message; returns a packet once one is complete.
     pub fn feed(&mut self, message: Data) -> Result<Option<Packet>, ParseError> {
         match message {
@@ -214,27 +256,65 @@ impl Decoder {
                 }
                 let (packet, attachments) = decode_text(&text)?;
                 if attachments == 0 {
-                    Ok(Some(packet))
-                } else {
-                    self.partial = Some((packet, attachments));
-                    Ok(None)
+                    return Ok(Some(packet));
                 }
+                if attachments > self.max_attachments {
+                    return Err(ParseError::TooManyAttachments);
+                }
+                // Checked before any attachment is held, not after all have come.
+                if let Packet::Event { payload, .. } | Packet::Ack { payload, .. } = &packet {
+                    if !payload
+                        .args
+                        .iter()
+                        .all(|arg| placeholders_within(arg, attachments))
+                    {
+                        return Err(ParseError::IllegalAttachments);
+                    }
+                }
+                self.partial = Some(Partial {
+                    packet,
+                    missing: attachments,
+                    bytes: 0,
+                });
+                Ok(None)
             }
             Data::Binary(bytes) => {
-                let Some((mut packet, missing)) = self.partial.take() else {
+                let Some(mut partial) = self.partial.take() else {
                     return Err(ParseError::UnexpectedBinary);
                 };
-                if let Packet::Event { payload, .. } | Packet::Ack { payload, .. } = &mut packet {
+                partial.bytes = partial.bytes.saturating_add(bytes.len());
+                if partial.bytes > self.max_attachment_bytes {
+                    return Err(ParseError::AttachmentsTooLarge);
+                }
+                if let Packet::Event { payload, .. } | Packet::Ack { payload, .. } =
+                    &mut partial.packet
+                {
                     payload.binary.push(bytes);
                 }
-                if missing == 1 {
-                    Ok(Some(packet))
+                partial.missing -= 1;
+                if partial.missing == 0 {
+                    Ok(Some(partial.packet))
                 } else {
-                    self.partial = Some((packet, missing - 1));
+                    self.partial = Some(partial);
                     Ok(None)
                 }
             }
         }
+    }
+}
+
+/// Whether every placeholder in `value` refers to one of `attachments`, as socket.io-parser
+/// requires (`illegal attachments`). Decoded JSON is at most 128 levels deep (serde_json's
+/// recursion limit), so the recursion is bounded.
+fn placeholders_within(value: &Value, attachments: usize) -> bool {
+    match value {
+        Value::Object(map) if map.get("_placeholder") == Some(&Value::Bool(true)) => map
+            .get("num")
+            .and_then(Value::as_u64)
+            .is_some_and(|num| num < attachments as u64),
+        Value::Object(map) => map.values().all(|v| placeholders_within(v, attachments)),
+        Value::Array(items) => items.iter().all(|v| placeholders_within(v, attachments)),
+        _ => true,
     }
 }
 
@@ -257,10 +337,11 @@ pub fn decode_text(text: &str) -> Result<(Packet, usize), ParseError> {
         if i == start || bytes.get(i) != Some(&b'-') {
             return Err(ParseError::IllegalAttachments);
         }
+        // The count's upper bound is the decoder's to enforce.
         attachments = text[start..i]
             .parse::<usize>()
             .ok()
-            .filter(|n| (1..=MAX_ATTACHMENTS).contains(n))
+            .filter(|n| *n >= 1)
             .ok_or(ParseError::IllegalAttachments)?;
         i += 1;
     }
@@ -520,7 +601,7 @@ mod tests {
             Err(ParseError::IllegalAttachments)
         );
         assert_eq!(
-            decode_text(r#"599999-["a"]"#),
+            decode_text(r#"5100000000000000000000-["a"]"#),
             Err(ParseError::IllegalAttachments)
         );
         assert_eq!(decode_text(r#"1["a"]"#), Err(ParseError::InvalidPayload));
@@ -533,6 +614,87 @@ mod tests {
         assert_eq!(
             decoder.feed(Data::from(vec![1u8])),
             Err(ParseError::UnexpectedBinary)
+        );
+    }
+
+    #[test]
+    fn decoder_refuses_more_attachments_than_its_limit() {
+        let mut decoder = Decoder::default();
+        let ten = format!(r#"510-["a",{}]"#, placeholder(9));
+        assert_eq!(decoder.feed(Data::from(ten.as_str())), Ok(None));
+        assert!(decoder.is_pending());
+
+        for count in ["11", "599999", "18446744073709551615"] {
+            let mut decoder = Decoder::default();
+            let text = format!(r#"5{count}-["a"]"#);
+            assert_eq!(
+                decoder.feed(Data::from(text.as_str())),
+                Err(ParseError::TooManyAttachments),
+                "{text}"
+            );
+            assert!(!decoder.is_pending(), "{text}");
+        }
+        let mut decoder = Decoder::new(2, DEFAULT_MAX_ATTACHMENT_BYTES);
+        assert_eq!(
+            decoder.feed(Data::from(r#"63-1[]"#)),
+            Err(ParseError::TooManyAttachments)
+        );
+    }
+
+    #[test]
+    fn decoder_refuses_placeholders_that_refer_to_no_attachment() {
+        for text in [
+            r#"51-["a",{"_placeholder":true,"num":1}]"#,
+            r#"51-["a",{"_placeholder":true,"num":-1}]"#,
+            r#"51-["a",{"_placeholder":true,"num":0.5}]"#,
+            r#"51-["a",{"_placeholder":true,"num":"0"}]"#,
+            r#"51-["a",{"_placeholder":true}]"#,
+            r#"51-["a",{"deep":[[{"_placeholder":true,"num":7}]]}]"#,
+            r#"61-1[{"_placeholder":true,"num":1}]"#,
+        ] {
+            let mut decoder = Decoder::default();
+            assert_eq!(
+                decoder.feed(Data::from(text)),
+                Err(ParseError::IllegalAttachments),
+                "{text}"
+            );
+            assert!(!decoder.is_pending(), "{text}");
+        }
+        // Not a placeholder: `_placeholder` is not `true`.
+        let mut decoder = Decoder::default();
+        let text = r#"51-["a",{"_placeholder":1,"num":9},{"_placeholder":true,"num":0}]"#;
+        assert_eq!(decoder.feed(Data::from(text)), Ok(None));
+    }
+
+    #[test]
+    fn decoder_bounds_the_bytes_held_for_a_packet() {
+        let mut decoder = Decoder::new(DEFAULT_MAX_ATTACHMENTS, 5);
+        let text = format!(r#"52-["a",{},{}]"#, placeholder(0), placeholder(1));
+        assert_eq!(decoder.feed(Data::from(text.as_str())), Ok(None));
+        assert_eq!(decoder.feed(Data::from(vec![1u8, 2, 3])), Ok(None));
+        assert_eq!(
+            decoder.feed(Data::from(vec![4u8, 5, 6])),
+            Err(ParseError::AttachmentsTooLarge)
+        );
+        assert!(!decoder.is_pending(), "the partial packet is dropped");
+
+        // Exactly the limit is accepted.
+        assert_eq!(decoder.feed(Data::from(text.as_str())), Ok(None));
+        assert_eq!(decoder.feed(Data::from(vec![1u8, 2, 3])), Ok(None));
+        assert!(matches!(
+            decoder.feed(Data::from(vec![4u8, 5])),
+            Ok(Some(Packet::Event { .. }))
+        ));
+    }
+
+    #[test]
+    fn decoder_refuses_text_while_attachments_are_missing() {
+        let mut decoder = Decoder::default();
+        let text = format!(r#"51-["a",{}]"#, placeholder(0));
+        assert_eq!(decoder.feed(Data::from(text.as_str())), Ok(None));
+        assert_eq!(
+            decoder.feed(Data::from(r#"2["b"]"#)),
+            Err(ParseError::AttachmentsPending)
         );
     }
 }

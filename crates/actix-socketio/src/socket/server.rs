@@ -15,12 +15,13 @@ use super::client_files::ClientFiles;
 use super::namespace::{
     ConnectHandler, ConnectMiddleware, Namespace, NsHandlers, NsInner, ParentInner, ParentNamespace,
 };
-use super::packet::ROOT_NSP;
+use super::packet::{DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_ATTACHMENT_BYTES, ROOT_NSP};
 use super::socket::EmitError;
 use crate::engine::{self, CloseReason, EngineConfig, EngineHandler, EngineIo, EngineSocket};
 use crate::sync::{read, write};
 
-/// Settings of a Socket.IO server, with Node socket.io's defaults.
+/// Settings of a Socket.IO server, with Node socket.io's defaults; the limits Node does not
+/// have are set far above what an ordinary client needs.
 #[derive(Clone)]
 pub struct SocketIoConfig {
     /// The Engine.IO layer; its `path` defaults to `/socket.io/`.
@@ -32,6 +33,38 @@ pub struct SocketIoConfig {
     /// Where the official client's `dist/` files are (`socket.io.js` …), to serve them at
     /// `{path}socket.io.js`; `None` serves nothing.
     pub client_dir: Option<PathBuf>,
+    /// Most rooms one socket may be in, its own room not counted; [`Socket::try_join`]
+    /// refuses more. Rooms cost memory on the server for as long as the socket lives.
+    /// Default 1000.
+    ///
+    /// [`Socket::try_join`]: super::Socket::try_join
+    pub max_rooms_per_socket: usize,
+    /// Most namespaces [`SocketIo::dynamic`] parents may create, all parents together.
+    /// Children are kept for the server's life, so without a bound a client could grow
+    /// memory by connecting to ever new names; beyond it a CONNECT is answered as Node
+    /// answers a name no parent accepts (`44/name,{"message":"Invalid namespace"}`).
+    /// Default 10 000.
+    pub max_dynamic_namespaces: usize,
+    /// Most binary attachments one packet may announce; more closes the connection as a
+    /// parse error. Default 10, socket.io-parser's `maxAttachments`.
+    pub max_attachments: usize,
+    /// Most bytes of attachments one packet may carry: the server holds them until the
+    /// packet is complete. More closes the connection as a parse error. Default 10 MB.
+    pub max_attachment_bytes: usize,
+    /// How long a binary packet may wait for its attachments, which a client sends right
+    /// after it; a packet still incomplete then closes the connection as a parse error,
+    /// freeing what it held. Default 30 s.
+    pub attachment_timeout: Duration,
+}
+
+/// The limits each connection enforces, copied from [`SocketIoConfig`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientLimits {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_rooms_per_socket: usize,
+    pub(crate) max_attachments: usize,
+    pub(crate) max_attachment_bytes: usize,
+    pub(crate) attachment_timeout: Duration,
 }
 
 impl Default for SocketIoConfig {
@@ -44,12 +77,18 @@ impl Default for SocketIoConfig {
             connect_timeout: Duration::from_secs(45),
             adapter: LocalAdapter::factory(),
             client_dir: None,
+            max_rooms_per_socket: 1000,
+            max_dynamic_namespaces: 10_000,
+            max_attachments: DEFAULT_MAX_ATTACHMENTS,
+            max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
+            attachment_timeout: Duration::from_secs(30),
         }
     }
 }
 
 pub(crate) struct ServerInner {
-    connect_timeout: Duration,
+    limits: ClientLimits,
+    max_dynamic_namespaces: usize,
     adapter: AdapterFactory,
     namespaces: RwLock<HashMap<String, Namespace>>,
     parents: RwLock<Vec<ParentNamespace>>,
@@ -57,7 +96,7 @@ pub(crate) struct ServerInner {
 
 impl ServerInner {
     /// The namespace for a CONNECT: a static one, or a new child of the first parent whose
-    /// predicate accepts the name.
+    /// predicate accepts the name, while there are fewer than `max_dynamic_namespaces`.
     pub(crate) fn namespace(&self, name: &str) -> Option<Namespace> {
         if let Some(ns) = read(&self.namespaces).get(name) {
             return Some(ns.clone());
@@ -67,6 +106,14 @@ impl ServerInner {
         let mut namespaces = write(&self.namespaces);
         if let Some(ns) = namespaces.get(name) {
             return Some(ns.clone());
+        }
+        let children: usize = parents.iter().map(|p| read(&p.0.children).len()).sum();
+        if children >= self.max_dynamic_namespaces {
+            log::warn!(
+                "refusing dynamic namespace {name:?}: {children} exist, the limit is {}",
+                self.max_dynamic_namespaces
+            );
+            return None;
         }
         let child = Namespace(NsInner::new(
             name.to_owned(),
@@ -109,7 +156,7 @@ impl EngineHandler for Handler {
     type Data = Client;
 
     fn on_open(&self, socket: &EngineSocket) -> Client {
-        Client::open(socket, self.0.connect_timeout)
+        Client::open(socket, self.0.limits)
     }
 
     fn on_message(&self, _: &EngineSocket, client: &Client, message: engine::Data) {
@@ -134,7 +181,14 @@ pub struct SocketIo {
 impl SocketIo {
     pub fn new(config: SocketIoConfig) -> SocketIo {
         let inner = Arc::new(ServerInner {
-            connect_timeout: config.connect_timeout,
+            limits: ClientLimits {
+                connect_timeout: config.connect_timeout,
+                max_rooms_per_socket: config.max_rooms_per_socket,
+                max_attachments: config.max_attachments,
+                max_attachment_bytes: config.max_attachment_bytes,
+                attachment_timeout: config.attachment_timeout,
+            },
+            max_dynamic_namespaces: config.max_dynamic_namespaces,
             adapter: config.adapter,
             namespaces: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),

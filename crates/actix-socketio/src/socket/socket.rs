@@ -1,7 +1,7 @@
 //! A socket: one client's connection to one namespace.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,6 +75,14 @@ pub enum EmitError {
     Serialize(#[from] serde_json::Error),
     #[error(transparent)]
     Adapter(#[from] super::adapter::AdapterError),
+}
+
+/// A room join the server refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    /// The socket would be in more rooms than `max_rooms_per_socket`; it joined none.
+    #[error("a socket may be in at most {limit} rooms")]
+    TooManyRooms { limit: usize },
 }
 
 /// An ack that did not come.
@@ -275,6 +283,10 @@ pub(crate) struct SocketInner {
     has_outgoing_listeners: AtomicBool,
     acks: Mutex<Acks>,
     connected: AtomicBool,
+    /// Most rooms the socket may be in, its own not counted.
+    max_rooms: usize,
+    /// Makes count-then-add one step, so concurrent joins cannot pass the limit together.
+    joining: Mutex<()>,
     /// Typed per-socket state of the application.
     extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
 }
@@ -295,6 +307,7 @@ impl Socket {
         engine: EngineSocket,
         client: Weak<ClientInner>,
         handshake: Handshake,
+        max_rooms: usize,
     ) -> Socket {
         Socket(Arc::new(SocketInner {
             id,
@@ -306,6 +319,8 @@ impl Socket {
             has_outgoing_listeners: AtomicBool::new(false),
             acks: Mutex::new(Acks::default()),
             connected: AtomicBool::new(false),
+            max_rooms,
+            joining: Mutex::new(()),
             extensions: Mutex::new(HashMap::new()),
         }))
     }
@@ -500,8 +515,32 @@ impl Socket {
         }
     }
 
+    /// Joins `rooms`, or none of them if that would put the socket in more rooms than
+    /// `max_rooms_per_socket` (its own room not counted).
+    pub fn try_join(&self, rooms: impl IntoRooms) -> Result<(), JoinError> {
+        let mut rooms = rooms.into_rooms();
+        let _joining = lock(&self.0.joining);
+        let adapter = self.0.ns.adapter();
+        let current: HashSet<Room> = adapter.socket_rooms(self.id()).into_iter().collect();
+        let joined = current.len() - usize::from(current.contains(self.id()));
+        rooms.sort_unstable();
+        rooms.dedup();
+        rooms.retain(|room| !current.contains(room));
+        if joined + rooms.len() > self.0.max_rooms {
+            return Err(JoinError::TooManyRooms {
+                limit: self.0.max_rooms,
+            });
+        }
+        adapter.add_all(self.id(), &rooms);
+        Ok(())
+    }
+
+    /// [`Socket::try_join`] for callers that do not look at the answer: a refusal is
+    /// logged.
     pub fn join(&self, rooms: impl IntoRooms) {
-        self.0.ns.adapter().add_all(self.id(), &rooms.into_rooms());
+        if let Err(error) = self.try_join(rooms) {
+            log::warn!("socket {} joins no room: {error}", self.id());
+        }
     }
 
     pub fn leave(&self, room: &str) {
