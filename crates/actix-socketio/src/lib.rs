@@ -51,6 +51,6 @@ pub mod socket;
 mod sync;
 
 pub use socket::{
-    AckError, AckSender, ConnectError, DisconnectReason, EmitError, Event, Handshake, Namespace,
-    ParentNamespace, Payload, Socket, SocketIo, SocketIoConfig,
+    AckError, AckSender, ConnectError, DisconnectReason, EmitError, Event, Handshake, JoinError,
+    Namespace, ParentNamespace, Payload, Socket, SocketIo, SocketIoConfig,
 };

@@ -339,8 +339,8 @@ async fn bad_websocket_frames_close_with_their_code() {
     let close = raw.recv_frame().await.expect("a close frame");
     assert_eq!(
         (close.0, close.1.get(..2)),
-        (OPCODE_CLOSE, Some(&1002u16.to_be_bytes()[..])),
-        "invalid UTF-8 closes with 1002 (protocol error): {close:?}"
+        (OPCODE_CLOSE, Some(&1007u16.to_be_bytes()[..])),
+        "invalid UTF-8 closes with 1007 (invalid frame payload data): {close:?}"
     );
     let (_, reason) = left.next("invalid UTF-8").await;
     assert_eq!(reason, DisconnectReason::TransportError);
@@ -676,6 +676,21 @@ async fn joins_past_max_rooms_per_socket_are_refused_with_an_error() {
     client
         .expect(r#"434["a socket may be in at most 3 rooms"]"#)
         .await;
+    // The server-side join of a selection goes through the same limit.
+    srv.io
+        .of("/")
+        .to(sid.as_str())
+        .sockets_join("f")
+        .await
+        .expect("local adapter");
+    expected = ["a", "b", "c"].map(str::to_owned).to_vec();
+    expected.push(sid.clone());
+    expected.sort();
+    assert_eq!(
+        rooms(&sid),
+        expected,
+        "sockets_join past the limit joins nothing"
+    );
     client.send(r#"425["echo","served"]"#);
     client.expect(r#"435["served"]"#).await;
     left.expect_none(QUIET).await;

@@ -379,7 +379,11 @@ impl Adapter for LocalAdapter {
         rooms: Vec<Room>,
     ) -> BoxFuture<'static, Result<(), AdapterError>> {
         for sid in self.select(opts) {
-            self.add_all(&sid, &rooms);
+            // A local socket joins through its own limit on rooms.
+            match self.ns.socket(&sid) {
+                Some(socket) => socket.join(rooms.clone()),
+                None => self.add_all(&sid, &rooms),
+            }
         }
         Box::pin(async { Ok(()) })
     }

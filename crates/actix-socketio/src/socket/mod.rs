@@ -23,5 +23,5 @@ pub use namespace::{ConnectError, Namespace, ParentNamespace};
 pub use packet::Payload;
 pub use server::{SocketIo, SocketIoConfig};
 pub use socket::{
-    AckError, AckSender, DisconnectReason, EmitError, Event, MiddlewareError, Socket,
+    AckError, AckSender, DisconnectReason, EmitError, Event, JoinError, MiddlewareError, Socket,
 };

@@ -181,6 +181,12 @@ async fn pump<H: EngineHandler>(
                         lose(probe, CloseReason::TransportError);
                         return Exit::Close(CloseCode::Size.into());
                     }
+                    // actix reports a text frame that is not UTF-8 as invalid data: RFC 6455
+                    // (7.4.1) answers it with 1007, as Node's `ws` does.
+                    Some(Err(ProtocolError::Io(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        lose(probe, CloseReason::TransportError);
+                        return Exit::Close(CloseCode::Invalid.into());
+                    }
                     Some(Err(_)) => {
                         lose(probe, CloseReason::TransportError);
                         return Exit::Close(CloseCode::Protocol.into());
