@@ -151,7 +151,7 @@ where
 /// Connect middleware: the checks every socket passes before it joins, in this order.
 async fn admit(hub: ChatHub, socket: &Socket) -> Result<(), ConnectError> {
     let handshake = socket.handshake();
-    if !csrf::same_origin(&handshake.headers, false) {
+    if !csrf::same_origin(handshake.headers(), false) {
         return Err(ConnectError::new(CROSS_SITE));
     }
     let refuse = |refusal: Refusal| ConnectError::new(refusal.message());

@@ -271,7 +271,7 @@ async fn handshake_shows_auth_query_headers_cookies_and_client_ip() {
                     "header": hs.header("x-custom"),
                     "cookie": hs.cookie("session").map(|c| c.value().to_owned()),
                     "ip": hs.client_ip(),
-                    "url_has_token": hs.url.contains("token=abc%20def"),
+                    "url_has_token": hs.url().contains("token=abc%20def"),
                 }),
             );
         });

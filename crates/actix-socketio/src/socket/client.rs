@@ -200,7 +200,7 @@ impl Client {
             ns.0.clone(),
             self.0.engine.clone(),
             Arc::downgrade(&self.0),
-            Handshake::new(self.0.engine.request(), auth),
+            Handshake::new(&self.0.engine, auth),
             self.0.limits.max_rooms_per_socket,
         );
         let middleware = ns.0.handlers.middleware();
