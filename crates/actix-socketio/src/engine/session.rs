@@ -476,7 +476,10 @@ impl Session {
     /// The earliest deadline, or `None` once closed.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let heartbeat = match self.heartbeat {
-            Heartbeat::PingAt(at) | Heartbeat::PongBy(at) => at,
+            // No ping is sent once closing, so its due time is no deadline: past it, the
+            // timer would fire again and again until the close deadline.
+            Heartbeat::PingAt(_) if self.state != State::Open => None,
+            Heartbeat::PingAt(at) | Heartbeat::PongBy(at) => Some(at),
         };
         let closing = match self.state {
             State::Closed => return None,
@@ -484,7 +487,7 @@ impl Session {
             State::Open => None,
         };
         [
-            Some(heartbeat),
+            heartbeat,
             self.upgrade.map(|u| u.deadline),
             self.probe_noop_at(),
             closing,
@@ -827,9 +830,23 @@ mod tests {
         let t0 = Instant::now();
         let mut s = polling(t0);
         s.close(t0);
-        assert_eq!(s.poll_timeout(), Some(t0 + 300 * MS));
+        // The ping that was due at 300 ms is never sent while closing.
+        assert_eq!(s.poll_timeout(), Some(t0 + 500 * MS));
         s.handle_timeout(t0 + 500 * MS);
         assert!(s.is_closed());
+    }
+
+    /// Found by the engine_session fuzz target: the ping due time of a closing session
+    /// stayed its deadline once passed, so the timer task fired in a loop until the close
+    /// deadline.
+    #[test]
+    fn a_closing_session_has_no_past_deadline() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.close(t0);
+        s.handle_timeout(t0 + 300 * MS);
+        assert!(!s.is_closed());
+        assert_eq!(s.poll_timeout(), Some(t0 + 500 * MS));
     }
 
     #[test]
