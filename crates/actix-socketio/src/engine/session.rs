@@ -296,6 +296,8 @@ impl Session {
             Packet::Pong => {
                 if let Heartbeat::PongBy(_) = self.heartbeat {
                     self.heartbeat = Heartbeat::PingAt(now + self.limits.ping_interval);
+                    // The next ping may be due before the pong deadline was.
+                    self.wakeups.timer = true;
                 }
                 Ok(None)
             }
@@ -605,6 +607,27 @@ mod tests {
             .unwrap();
         assert_eq!(s.poll_timeout(), Some(t0 + 650 * MS));
         assert!(!s.is_closed());
+    }
+
+    /// Found by the engine_session fuzz target: with a ping interval shorter than the ping
+    /// timeout, a pong moved the deadline earlier without waking the timer, so the next
+    /// ping left late.
+    #[test]
+    fn a_pong_that_brings_the_next_ping_forward_wakes_the_timer() {
+        let t0 = Instant::now();
+        let short_interval = Limits {
+            ping_interval: 100 * MS,
+            ping_timeout: 500 * MS,
+            ..limits()
+        };
+        let mut s = Session::new("sid".into(), TransportKind::Polling, short_interval, t0);
+        s.handle_timeout(t0 + 100 * MS);
+        assert_eq!(s.poll_timeout(), Some(t0 + 600 * MS));
+        s.take_wakeups();
+        s.recv(Packet::Pong, TransportKind::Polling, t0 + 110 * MS)
+            .unwrap();
+        assert_eq!(s.poll_timeout(), Some(t0 + 210 * MS));
+        assert!(s.take_wakeups().timer);
     }
 
     #[test]
