@@ -63,3 +63,19 @@ bench:
 bench-smoke:
 	$(BENCH_BUILD)
 	$(CARGO) run --release -q -p loadgen --bin loadgen -- suite --smoke
+
+# Coverage-guided fuzzing (cargo-fuzz, nightly; crates/actix-socketio/fuzz/README.md) of the
+# Engine.IO and Socket.IO codecs and of the Engine.IO session state machine, FUZZ_SECONDS
+# each. Not part of `test`. Needs `cargo install cargo-fuzz --locked` once.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = engine_packet socketio_packet engine_session
+
+.PHONY: fuzz
+
+fuzz:
+	cd crates/actix-socketio/fuzz && for target in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$target && \
+		$(CARGO) +nightly fuzz run $$target corpus/$$target \
+			$$(test -d seeds/$$target && echo seeds/$$target) \
+			-- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done

@@ -322,6 +322,8 @@ impl Session {
             Packet::Pong => {
                 if let Heartbeat::PongBy(_) = self.heartbeat {
                     self.heartbeat = Heartbeat::PingAt(now + self.limits.ping_interval);
+                    // The next ping may be due before the pong deadline was.
+                    self.wakeups.timer = true;
                 }
                 Ok(None)
             }
@@ -503,7 +505,10 @@ impl Session {
     /// The earliest deadline, or `None` once closed.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let heartbeat = match self.heartbeat {
-            Heartbeat::PingAt(at) | Heartbeat::PongBy(at) => at,
+            // No ping is sent once closing, so its due time is no deadline: past it, the
+            // timer would fire again and again until the close deadline.
+            Heartbeat::PingAt(_) if self.state != State::Open => None,
+            Heartbeat::PingAt(at) | Heartbeat::PongBy(at) => Some(at),
         };
         let closing = match self.state {
             State::Closed => return None,
@@ -511,7 +516,7 @@ impl Session {
             State::Open => None,
         };
         [
-            Some(heartbeat),
+            heartbeat,
             self.upgrade.map(|u| u.deadline),
             self.probe_noop_at(),
             closing,
@@ -646,6 +651,27 @@ mod tests {
             .unwrap();
         assert_eq!(s.poll_timeout(), Some(t0 + 650 * MS));
         assert!(!s.is_closed());
+    }
+
+    /// Found by the engine_session fuzz target: with a ping interval shorter than the ping
+    /// timeout, a pong moved the deadline earlier without waking the timer, so the next
+    /// ping left late.
+    #[test]
+    fn a_pong_that_brings_the_next_ping_forward_wakes_the_timer() {
+        let t0 = Instant::now();
+        let short_interval = Limits {
+            ping_interval: 100 * MS,
+            ping_timeout: 500 * MS,
+            ..limits()
+        };
+        let mut s = Session::new("sid".into(), TransportKind::Polling, short_interval, t0);
+        s.handle_timeout(t0 + 100 * MS);
+        assert_eq!(s.poll_timeout(), Some(t0 + 600 * MS));
+        s.take_wakeups();
+        s.recv(Packet::Pong, TransportKind::Polling, t0 + 110 * MS)
+            .unwrap();
+        assert_eq!(s.poll_timeout(), Some(t0 + 210 * MS));
+        assert!(s.take_wakeups().timer);
     }
 
     #[test]
@@ -932,9 +958,23 @@ mod tests {
         let t0 = Instant::now();
         let mut s = polling(t0);
         s.close(t0);
-        assert_eq!(s.poll_timeout(), Some(t0 + 300 * MS));
+        // The ping that was due at 300 ms is never sent while closing.
+        assert_eq!(s.poll_timeout(), Some(t0 + 500 * MS));
         s.handle_timeout(t0 + 500 * MS);
         assert!(s.is_closed());
+    }
+
+    /// Found by the engine_session fuzz target: the ping due time of a closing session
+    /// stayed its deadline once passed, so the timer task fired in a loop until the close
+    /// deadline.
+    #[test]
+    fn a_closing_session_has_no_past_deadline() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.close(t0);
+        s.handle_timeout(t0 + 300 * MS);
+        assert!(!s.is_closed());
+        assert_eq!(s.poll_timeout(), Some(t0 + 500 * MS));
     }
 
     #[test]

@@ -576,6 +576,18 @@ mod tests {
         assert_eq!((id, nsp.as_str()), (789, "/admin"));
     }
 
+    /// Found by the round-trip property tests: without serde_json's float_roundtrip, a
+    /// 17-digit float came out one bit off.
+    #[test]
+    fn floats_decode_exactly() {
+        let (packet, _) = decode_text(r#"2["n",-1504.3475666046143,0.1,5e-324]"#).unwrap();
+        let Packet::Event { payload, .. } = &packet else {
+            panic!("not an event: {packet:?}");
+        };
+        let floats: Vec<f64> = payload.args.iter().filter_map(Value::as_f64).collect();
+        assert_eq!(floats, [-1504.3475666046143, 0.1, 5e-324]);
+    }
+
     #[test]
     fn invalid_packets_are_refused() {
         assert_eq!(decode_text(""), Err(ParseError::UnknownType));
