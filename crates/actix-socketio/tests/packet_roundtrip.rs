@@ -73,13 +73,13 @@ proptest! {
         max_payload in any::<u64>(),
     ) {
         let upgrades = if websocket { vec!["websocket"] } else { vec![] };
-        let open = EnginePacket::Open(OpenPacket {
+        let open = EnginePacket::Open(Box::new(OpenPacket {
             sid: sid.clone(),
             upgrades: upgrades.clone(),
             ping_interval,
             ping_timeout,
             max_payload,
-        });
+        }));
         let text = open.to_text();
         let expected = json!({
             "sid": sid,
@@ -97,13 +97,13 @@ proptest! {
 /// The examples of the Engine.IO v4 protocol document.
 #[test]
 fn engine_wire_examples() {
-    let open = EnginePacket::Open(OpenPacket {
+    let open = EnginePacket::Open(Box::new(OpenPacket {
         sid: "lv_VI97HAXpY6yYWAAAC".into(),
         upgrades: vec!["websocket"],
         ping_interval: 25000,
         ping_timeout: 20000,
         max_payload: 1000000,
-    });
+    }));
     assert_eq!(
         open.to_text(),
         r#"0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#

@@ -93,13 +93,13 @@ enum ClientPacket {
 impl ClientPacket {
     fn packet(&self) -> Packet {
         match self {
-            ClientPacket::Open => Packet::Open(OpenPacket {
+            ClientPacket::Open => Packet::Open(Box::new(OpenPacket {
                 sid: "x".into(),
                 upgrades: vec![],
                 ping_interval: 1,
                 ping_timeout: 1,
                 max_payload: 1,
-            }),
+            })),
             ClientPacket::Close => Packet::Close,
             ClientPacket::Ping => Packet::Ping,
             ClientPacket::PingProbe => Packet::PingProbe,
