@@ -1,12 +1,14 @@
 //! The actix-web service: one request dispatcher, the sessions index, event delivery.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
+use tokio::sync::Notify;
 
 use super::config::EngineConfig;
 use super::error::EngineError;
@@ -73,6 +75,10 @@ pub(crate) struct Inner<H: EngineHandler> {
     /// Every open session by sid; shared by all workers, since a polling client's requests
     /// may land on any of them.
     sessions: RwLock<HashMap<String, Arc<Entry<H>>>>,
+    /// [`EngineIo::close_all`] was called: handshakes are refused.
+    closed: AtomicBool,
+    /// Signalled when the last session is removed.
+    emptied: Notify,
 }
 
 /// A session and the handler's data for it.
@@ -88,6 +94,8 @@ impl<H: EngineHandler> EngineIo<H> {
                 config,
                 handler,
                 sessions: RwLock::new(HashMap::new()),
+                closed: AtomicBool::new(false),
+                emptied: Notify::new(),
             }),
         }
     }
@@ -103,6 +111,30 @@ impl<H: EngineHandler> EngineIo<H> {
     /// How many sessions are open.
     pub fn session_count(&self) -> usize {
         self.inner.read_sessions().len()
+    }
+
+    /// Closes every session and refuses new handshakes from now on (`503`,
+    /// `{"code":4,"message":"Server is shutting down"}`). Each session still delivers what is queued, then its close
+    /// packet (`1` on polling, a close frame on a WebSocket). Returns once every session
+    /// has ended.
+    pub async fn close_all(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        let entries: Vec<Arc<Entry<H>>> = self.inner.read_sessions().values().cloned().collect();
+        for entry in entries {
+            self.inner.update(&entry, |s| s.close(Instant::now()));
+        }
+        loop {
+            let emptied = self.inner.emptied.notified();
+            if self.inner.read_sessions().is_empty() {
+                return;
+            }
+            emptied.await;
+        }
+    }
+
+    /// Whether [`EngineIo::close_all`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
     }
 
     /// Registers the Engine.IO endpoint at `config.path` (with and without its trailing
@@ -123,6 +155,10 @@ impl<H: EngineHandler> EngineIo<H> {
         cfg.service(web::resource(paths).route(route));
     }
 }
+
+/// The body of a handshake refused after [`EngineIo::close_all`]: code 4 is what Node's
+/// engine.io answers a handshake its server will not take (`allowRequest`).
+const SHUTTING_DOWN: &str = r#"{"code":4,"message":"Server is shutting down"}"#;
 
 #[derive(Deserialize)]
 struct EngineQuery {
@@ -194,6 +230,11 @@ async fn dispatch<H: EngineHandler>(
         if req.method() != Method::GET {
             return Err(EngineError::BadHandshakeMethod);
         }
+        if inner.closed.load(Ordering::Acquire) {
+            return Ok(HttpResponse::ServiceUnavailable()
+                .content_type("application/json")
+                .body(SHUTTING_DOWN));
+        }
         return match transport {
             TransportKind::Polling => Ok(polling::handshake(inner, req)),
             TransportKind::WebSocket if wants_websocket => websocket::handshake(inner, req, body),
@@ -245,6 +286,11 @@ impl<H: EngineHandler> Inner<H> {
         let data = self.handler.on_open(&socket);
         let entry = Arc::new(Entry { socket, data });
         write(&self.sessions).insert(sid, entry.clone());
+        // A handshake that passed the check while `close_all` ran closes at once (its open
+        // packet still goes out first, then `1`).
+        if self.closed.load(Ordering::Acquire) {
+            self.update(&entry, |s| s.close(Instant::now()));
+        }
         entry
     }
 
@@ -257,7 +303,13 @@ impl<H: EngineHandler> Inner<H> {
                     self.handler.on_message(&entry.socket, &entry.data, message)
                 }
                 Event::Closed(reason) => {
-                    write(&self.sessions).remove(entry.socket.sid());
+                    {
+                        let mut sessions = write(&self.sessions);
+                        sessions.remove(entry.socket.sid());
+                        if sessions.is_empty() {
+                            self.emptied.notify_waiters();
+                        }
+                    }
                     log::debug!(
                         "engine.io session {} closed: {}",
                         entry.socket.sid(),

@@ -41,6 +41,8 @@ pub enum DisconnectReason {
     ClientNamespaceDisconnect,
     /// The server closed the whole connection.
     ForcedClose,
+    /// The server is closing every connection ([`SocketIo::close`](super::SocketIo::close)).
+    ServerShuttingDown,
 }
 
 impl DisconnectReason {
@@ -53,6 +55,7 @@ impl DisconnectReason {
             DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
             DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
             DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
         }
     }
 }
