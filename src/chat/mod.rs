@@ -30,6 +30,7 @@ pub use person::Person;
 use crate::{
     config::Config,
     identity::colour_for,
+    live::LiveTasks,
     store::{Chat, NewChat, Room, Store, StoreError},
     uploads,
 };
@@ -119,6 +120,8 @@ pub(crate) struct Hub {
     upload_dir: PathBuf,
     grace: Duration,
     key: Key,
+    /// Socket events (chats, whispers, kicks) whose handler has not answered yet.
+    in_flight: LiveTasks,
 }
 
 /// The adapter room of everyone in a chat room.
@@ -144,9 +147,15 @@ impl ChatHub {
             upload_dir: config.upload_dir.clone(),
             grace: config.room_delete_grace,
             key: config.cookie_key.clone(),
+            in_flight: LiveTasks::default(),
         });
         realtime::register(&hub);
         ChatHub(hub)
+    }
+
+    /// Socket events still being handled (a shutdown waits for their writes and acks).
+    pub fn events_in_flight(&self) -> usize {
+        self.0.in_flight.live()
     }
 
     pub fn store(&self) -> &Store {
