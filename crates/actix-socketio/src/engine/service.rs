@@ -1,7 +1,7 @@
 //! The actix-web service: one request dispatcher, the sessions index, event delivery.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -79,12 +79,31 @@ pub(crate) struct Inner<H: EngineHandler> {
     closed: AtomicBool,
     /// Signalled when the last session is removed.
     emptied: Notify,
+    /// Sessions still allocated, closed or not (see [`EngineIo::retained_sessions`]).
+    retained: Arc<AtomicUsize>,
 }
 
 /// A session and the handler's data for it.
 pub(crate) struct Entry<H: EngineHandler> {
     pub(crate) socket: EngineSocket,
     data: H::Data,
+    _retained: Retained,
+}
+
+/// Counts an entry from its creation until its last holder lets go of it.
+struct Retained(Arc<AtomicUsize>);
+
+impl Retained {
+    fn new(count: &Arc<AtomicUsize>) -> Retained {
+        count.fetch_add(1, Ordering::Relaxed);
+        Retained(count.clone())
+    }
+}
+
+impl Drop for Retained {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl<H: EngineHandler> EngineIo<H> {
@@ -96,6 +115,7 @@ impl<H: EngineHandler> EngineIo<H> {
                 sessions: RwLock::new(HashMap::new()),
                 closed: AtomicBool::new(false),
                 emptied: Notify::new(),
+                retained: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
@@ -111,6 +131,14 @@ impl<H: EngineHandler> EngineIo<H> {
     /// How many sessions are open.
     pub fn session_count(&self) -> usize {
         self.inner.read_sessions().len()
+    }
+
+    /// Sessions whose state is still allocated: the open ones, plus closed ones that a
+    /// transport task, a timer task or a request still holds. Once every client is gone and
+    /// their requests have ended it equals [`EngineIo::session_count`]; more means something
+    /// (a task, a timer) outlived its session.
+    pub fn retained_sessions(&self) -> usize {
+        self.inner.retained.load(Ordering::Relaxed)
     }
 
     /// Closes every session and refuses new handshakes from now on (`503`,
@@ -284,7 +312,11 @@ impl<H: EngineHandler> Inner<H> {
         let request = RequestInfo::copied_from(req);
         let socket = EngineSocket::new(sid.clone(), request, session);
         let data = self.handler.on_open(&socket);
-        let entry = Arc::new(Entry { socket, data });
+        let entry = Arc::new(Entry {
+            socket,
+            data,
+            _retained: Retained::new(&self.retained),
+        });
         write(&self.sessions).insert(sid, entry.clone());
         // A handshake that passed the check while `close_all` ran closes at once (its open
         // packet still goes out first, then `1`).
