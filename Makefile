@@ -63,3 +63,15 @@ bench:
 bench-smoke:
 	$(BENCH_BUILD)
 	$(CARGO) run --release -q -p loadgen --bin loadgen -- suite --smoke
+
+# Churn against the release soak server (connects, disconnects, rooms, acks, polling and
+# WebSocket clients) for SOAK_SECONDS (10 minutes by default); fails if its RSS grows more
+# than 10% or tasks, sessions or sockets leak. Not part of `test`.
+SOAK_SECONDS ?= 600
+
+.PHONY: soak
+
+soak:
+	$(CARGO) build --release -p loadgen --bin loadgen
+	$(CARGO) build --release -p actix-socketio --example soak_server
+	$(CARGO) run --release -q -p loadgen --bin loadgen -- soak --seconds $(SOAK_SECONDS)
