@@ -154,4 +154,16 @@ mod tests {
         assert!(!limit.allows_at("a", start + Duration::from_millis(59_999)));
         assert!(limit.allows_at("a", start + Duration::from_secs(60)));
     }
+
+    #[test]
+    fn keys_with_no_recent_failure_are_dropped_once_there_are_many() {
+        let limit = FailureLimit::new(3, Duration::from_secs(60));
+        let start = Instant::now();
+        for key in 0..=PRUNE_ABOVE {
+            limit.failed_at(&key.to_string(), start);
+        }
+        limit.failed_at("late", start + Duration::from_secs(60));
+        let failures = limit.failures.lock().unwrap_or_else(|e| e.into_inner());
+        assert_eq!(failures.keys().collect::<Vec<_>>(), ["late"]);
+    }
 }
