@@ -142,9 +142,9 @@ impl<H: EngineHandler> EngineIo<H> {
     }
 
     /// Closes every session and refuses new handshakes from now on (`503`,
-    /// `{"code":4,"message":"Server is shutting down"}`). Each session still delivers what is queued, then its close
-    /// packet (`1` on polling, a close frame on a WebSocket). Returns once every session
-    /// has ended.
+    /// `{"code":4,"message":"Server is shutting down"}`). Each session still delivers what
+    /// is queued, then its close packet (`1` on polling, a close frame on a WebSocket).
+    /// Returns once every session has ended.
     pub async fn close_all(&self) {
         self.inner.closed.store(true, Ordering::Release);
         let entries: Vec<Arc<Entry<H>>> = self.inner.read_sessions().values().cloned().collect();
