@@ -91,7 +91,6 @@ async function run(signal) {
   const room = await owner.createRoom({ title: `${signal} 중에도` });
 
   const tabs = [];
-  const visitors = [];
   for (let i = 0; i < CHATTERS; i++) {
     const visitor = await Visitor.arrive(app.url);
     assert.equal((await visitor.enter(room)).chatPage, true);
@@ -101,17 +100,19 @@ async function run(signal) {
     tab.socket.io.on("reconnect_attempt", (n) => attempts.push(n));
     tab.attempts = attempts;
     tabs.push(tab);
-    visitors.push(visitor);
   }
   const chatters = tabs.map((tab, i) => chatter(tab, `${signal}-${i}`));
   const before = await totalAcked(chatters, ACKED_BEFORE_SIGNAL, 20_000);
 
   const signalled = Date.now();
   const exitPromise = app.kill(signal);
+  // Cancelled once the app exits, so the timer does not hold the test process open.
+  const giveUp = new AbortController();
   const exit = await Promise.race([
     exitPromise,
-    sleep(SHUTDOWN_TIMEOUT_MS + EXIT_SLACK_MS).then(() => null),
+    sleep(SHUTDOWN_TIMEOUT_MS + EXIT_SLACK_MS, null, { signal: giveUp.signal }),
   ]);
+  giveUp.abort();
   const exitMs = Date.now() - signalled;
   assert.notEqual(exit, null, `gif-chat did not exit within the shutdown timeout:\n${app.log()}`);
 
