@@ -79,3 +79,16 @@ fuzz:
 			$$(test -d seeds/$$target && echo seeds/$$target) \
 			-- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+# Churn against the release soak server (connects, disconnects, rooms, acks, polling and
+# WebSocket clients) for SOAK_SECONDS (10 minutes by default); fails if its RSS ends more
+# than 10% over its working size (reached within the first half; runs of less than a few
+# minutes may not reach it) or if sessions, sockets or tasks leak. Not part of `test`.
+SOAK_SECONDS ?= 600
+
+.PHONY: soak
+
+soak:
+	$(CARGO) build --release -p loadgen --bin loadgen
+	$(CARGO) build --release -p actix-socketio --example soak_server
+	$(CARGO) run --release -q -p loadgen --bin loadgen -- soak --seconds $(SOAK_SECONDS)

@@ -9,6 +9,7 @@ use actix_web::{
     body::MessageBody,
     cookie::SameSite,
     dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    error::UrlencodedError,
     http::StatusCode,
     middleware::{from_fn, ErrorHandlers},
     web, App, HttpResponse,
@@ -27,6 +28,15 @@ use crate::{
 };
 
 pub const SESSION_COOKIE_NAME: &str = "gif-chat.sid";
+
+/// The largest form body (URL-encoded): the room form at its limits (100-character title
+/// and password, in 9-byte percent-encoded Hangul) is under 2 KiB.
+pub const MAX_FORM_BYTES: usize = 8 * 1024;
+const FORM_TOO_LARGE: &str = "입력한 내용이 너무 깁니다.";
+/// The largest Engine.IO message or polling body: a chat is at most 1000 characters
+/// (3 KiB of UTF-8) and GIFs go over HTTP, so this leaves room for batching and nothing
+/// more (the library default is Node's 1 MB).
+pub const MAX_SOCKET_PAYLOAD: u64 = 64 * 1024;
 
 /// Templates every page needs; checked at startup so a bad `TEMPLATES_DIR` fails fast.
 const REQUIRED_TEMPLATES: [&str; 8] = [
@@ -77,10 +87,12 @@ impl AppState {
                 config.static_dir.display().to_string(),
             ));
         }
-        let io = SocketIo::new(SocketIoConfig {
+        let mut io_config = SocketIoConfig {
             client_dir: Some(config.socketio_client_dir.clone()),
             ..SocketIoConfig::default()
-        });
+        };
+        io_config.engine.max_payload = MAX_SOCKET_PAYLOAD;
+        let io = SocketIo::new(io_config);
         let news_timers = LiveTasks::default();
         news::register(&io, config.news_interval, news_timers.clone());
 
@@ -230,8 +242,18 @@ pub fn build_app(
     .cookie_secure(false)
     .build();
 
+    let forms = web::FormConfig::default()
+        .limit(MAX_FORM_BYTES)
+        .error_handler(|err, _| match err {
+            UrlencodedError::Overflow { .. } => {
+                AppError::refused(StatusCode::PAYLOAD_TOO_LARGE, FORM_TOO_LARGE).into()
+            }
+            other => other.into(),
+        });
+
     App::new()
         .app_data(state.clone())
+        .app_data(forms)
         .configure(|cfg| configure(cfg, &state))
         .default_service(web::to(error::not_found))
         // Last `wrap` runs first: the logger sees the final status and size.

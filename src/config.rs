@@ -15,6 +15,7 @@
 //! | `UPLOAD_DIR`          | `uploads`                     |
 //! | `ROOM_DELETE_GRACE_MS`| 10000                         |
 //! | `CHAT_RATE`           | 5 (messages per second per session; bursts of twice that) |
+//! | `SHUTDOWN_TIMEOUT_MS` | 10000 (SIGTERM / Ctrl-C to exit, at most) |
 
 use std::{fmt, path::PathBuf, time::Duration};
 
@@ -44,6 +45,8 @@ pub const DEFAULT_UPLOAD_DIR: &str = "uploads";
 /// How long an empty room waits before it is deleted, so a refresh does not delete it.
 pub const DEFAULT_ROOM_DELETE_GRACE: Duration = Duration::from_millis(10_000);
 pub const DEFAULT_CHAT_RATE: u32 = 5;
+/// Within the 30 s an orchestrator usually allows before SIGKILL, with room to spare.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(10_000);
 const MAX_CHAT_RATE: u32 = 1000;
 
 const MAX_INTERVAL_MS: u64 = 24 * 60 * 60 * 1000;
@@ -74,6 +77,8 @@ pub struct Config {
     /// How long an empty room survives before it is deleted.
     pub room_delete_grace: Duration,
     pub chat_rate: ChatRate,
+    /// How long a graceful shutdown may take before the process exits anyway.
+    pub shutdown_timeout: Duration,
 }
 
 /// A token bucket per session for chats, whispers and uploads.
@@ -110,6 +115,7 @@ impl fmt::Debug for Config {
             .field("upload_dir", &self.upload_dir)
             .field("room_delete_grace", &self.room_delete_grace)
             .field("chat_rate", &self.chat_rate)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
 }
@@ -205,6 +211,8 @@ impl Config {
             None => ChatRate::per_second(DEFAULT_CHAT_RATE),
         };
 
+        let shutdown_timeout = interval(&var, "SHUTDOWN_TIMEOUT_MS", DEFAULT_SHUTDOWN_TIMEOUT)?;
+
         Ok(Config {
             port,
             cookie_key: derive_cookie_key(&secret),
@@ -218,6 +226,7 @@ impl Config {
             upload_dir,
             room_delete_grace,
             chat_rate,
+            shutdown_timeout,
         })
     }
 }

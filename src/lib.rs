@@ -14,6 +14,7 @@ mod logging;
 pub mod news;
 mod pages;
 mod routes;
+pub mod shutdown;
 pub mod store;
 pub mod uploads;
 pub mod validation;

@@ -3,11 +3,8 @@ use gif_chat::{
     app::{self, AppState},
     config::{self, Config},
     error::StartupError,
+    shutdown,
 };
-
-/// actix waits this long for open connections on Ctrl-C; its 30 s default would keep a
-/// terminal hanging for every open WebSocket demo tab.
-const SHUTDOWN_TIMEOUT_SECS: u64 = 5;
 
 #[actix_web::main]
 async fn main() -> Result<(), StartupError> {
@@ -24,6 +21,8 @@ async fn main() -> Result<(), StartupError> {
 
     let config = Config::from_env()?;
     let port = config.port;
+    // Whole seconds, rounded up; `shutdown::serve` enforces the exact limit.
+    let http_shutdown_secs = config.shutdown_timeout.as_secs_f64().ceil() as u64;
     // Templates, database and socket server are set up once here and shared by all workers.
     let state = web::Data::new(AppState::new(config).await?);
 
@@ -32,13 +31,14 @@ async fn main() -> Result<(), StartupError> {
     let server = HttpServer::new(move || app::build_app(app_state.clone()))
         // Lets actix drop a Socket.IO long-poll whose client went away, closing its session.
         .h1_allow_half_closed(false)
+        // SIGTERM and Ctrl-C are handled by `shutdown::serve`, in the order it needs.
+        .disable_signals()
         .bind(("0.0.0.0", port))?
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+        .shutdown_timeout(http_shutdown_secs);
     // The bound port, which differs from PORT=0 (tests ask for any free port).
     let bound = server.addrs().first().map_or(port, |addr| addr.port());
     let server = server.run();
     log::info!("{bound}번 포트에서 대기 중");
-    server.await?;
-    state.close().await;
+    shutdown::serve(server, state).await?;
     Ok(())
 }

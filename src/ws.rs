@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use actix_web::{http::header, rt, web, HttpRequest, HttpResponse};
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use actix_ws::{
+    AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError, Session,
+};
 use tokio::time::{self, Instant, MissedTickBehavior};
 
 use crate::{app::AppState, live::LiveGuard};
@@ -77,7 +79,13 @@ async fn serve(
                 Some(Ok(AggregatedMessage::Close(reason))) => break reason,
                 Some(Err(err)) => {
                     log::error!("웹 소켓 오류 (ip: {ip}): {err}");
-                    break Some(CloseReason::from(CloseCode::Protocol));
+                    // 1009 tells the client its message was too big; anything else broke
+                    // the protocol.
+                    let code = match err {
+                        ProtocolError::Overflow => CloseCode::Size,
+                        _ => CloseCode::Protocol,
+                    };
+                    break Some(CloseReason::from(code));
                 }
                 // The TCP connection ended without a close frame.
                 None => break None,

@@ -482,3 +482,30 @@ async fn people_inside_a_deleted_room_are_sent_away() {
     assert_eq!(srv.state.chat().count(id), 0);
     srv.stop().await;
 }
+
+#[actix_rt::test]
+async fn markup_in_titles_and_chats_is_shown_as_text() {
+    const MARKUP: &str = r#"<img src=x onerror="alert(1)">"#;
+    const ESCAPED: &str = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;";
+    let srv = TestServer::start(config("development")).await;
+    let alice = Browser::new(&srv);
+    let id = alice.create_room(MARKUP, "", "").await;
+    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
+    assert_eq!(
+        a.emit_ack("chat", json!({ "text": MARKUP })).await,
+        json!({ "ok": true })
+    );
+
+    for page in [
+        alice.get("/").await,
+        alice.get(&format!("/room/{id}")).await,
+    ] {
+        assert!(page.body.contains(ESCAPED), "{}", page.body);
+        assert!(!page.body.contains("<img src=x"), "{}", page.body);
+    }
+    // Live chats go out as JSON data; the page's script puts them in with textContent.
+    let chat = a.event("chat").await;
+    assert_eq!(chat["body"], json!(MARKUP));
+    a.close().await;
+    srv.stop().await;
+}

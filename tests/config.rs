@@ -97,6 +97,7 @@ fn chat_settings_have_defaults_and_are_validated() {
     assert_eq!(config.database_url, "sqlite://data/gif-chat.db");
     assert_eq!(config.upload_dir.to_str(), Some("uploads"));
     assert_eq!(config.room_delete_grace, Duration::from_secs(10));
+    assert_eq!(config.shutdown_timeout, Duration::from_secs(10));
     assert_eq!(
         config.chat_rate,
         ChatRate {
@@ -111,11 +112,13 @@ fn chat_settings_have_defaults_and_are_validated() {
         ("UPLOAD_DIR", "/srv/uploads"),
         ("ROOM_DELETE_GRACE_MS", "250"),
         ("CHAT_RATE", "2"),
+        ("SHUTDOWN_TIMEOUT_MS", "1500"),
     ])
     .expect("valid config");
     assert_eq!(config.database_url, "sqlite:///srv/chat.db");
     assert_eq!(config.upload_dir.to_str(), Some("/srv/uploads"));
     assert_eq!(config.room_delete_grace, Duration::from_millis(250));
+    assert_eq!(config.shutdown_timeout, Duration::from_millis(1500));
     assert_eq!(
         config.chat_rate,
         ChatRate {
@@ -131,6 +134,8 @@ fn chat_settings_have_defaults_and_are_validated() {
         ("CHAT_RATE", "-1"),
         ("CHAT_RATE", "1001"),
         ("CHAT_RATE", "fast"),
+        ("SHUTDOWN_TIMEOUT_MS", "0"),
+        ("SHUTDOWN_TIMEOUT_MS", "later"),
     ] {
         let result = from(&[("COOKIE_SECRET", "secret"), (name, value)]);
         assert!(

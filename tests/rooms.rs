@@ -199,6 +199,45 @@ async fn a_secret_room_asks_for_its_password() {
     srv.stop().await;
 }
 
+/// Posts a password for the room: where it redirects, and the room list's message after.
+async fn guess(browser: &Browser, room: i64, password: &str) -> (Option<String>, String) {
+    let page = browser
+        .post_form(&format!("/room/{room}/password"), &[("password", password)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    (page.location, browser.get("/").await.body)
+}
+
+#[actix_rt::test]
+async fn password_guesses_are_limited_per_room_and_address_not_per_session() {
+    const WRONG: &str = "비밀번호가 틀렸습니다.";
+    const TOO_MANY: &str = "비밀번호를 너무 많이 틀렸습니다. 1분 뒤에 다시 시도해 주세요.";
+    let srv = TestServer::start(config("development")).await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("금고", "", "정답").await;
+    let other = owner.create_room("다른 금고", "", "다른 정답").await;
+
+    let guesser = Browser::new(&srv);
+    for attempt in 0..gif_chat::chat::PASSWORD_GUESSES {
+        let (location, home) = guess(&guesser, id, "틀림").await;
+        assert_eq!(location.as_deref(), Some("/"), "attempt {attempt}");
+        assert!(home.contains(WRONG), "attempt {attempt}");
+    }
+    // Over the limit even the right password is not checked.
+    let (location, home) = guess(&guesser, id, "정답").await;
+    assert_eq!(location.as_deref(), Some("/"));
+    assert!(home.contains(TOO_MANY), "{home}");
+    assert!(!home.contains(WRONG));
+    // A fresh session from the same address is no way around it.
+    let fresh = Browser::new(&srv);
+    let (_, home) = guess(&fresh, id, "정답").await;
+    assert!(home.contains(TOO_MANY));
+    // Other rooms are not affected.
+    let (location, _) = guess(&fresh, other, "다른 정답").await;
+    assert_eq!(location, Some(format!("/room/{other}")));
+    srv.stop().await;
+}
+
 #[actix_rt::test]
 async fn a_full_room_refuses_newcomers_but_not_someone_already_inside() {
     let srv = TestServer::start(config("development")).await;

@@ -122,7 +122,7 @@ async fn polling_handshake_is_byte_exact() {
     assert_eq!(
         body,
         format!(
-            r#"0{{"sid":"{sid}","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}}"#
+            r#"0{{"sid":"{sid}","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":65536}}"#
         )
     );
     srv.stop().await;

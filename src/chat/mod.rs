@@ -17,6 +17,7 @@ mod rate;
 mod realtime;
 pub mod session;
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -30,11 +31,12 @@ pub use person::Person;
 use crate::{
     config::Config,
     identity::colour_for,
+    live::LiveTasks,
     store::{Chat, NewChat, Room, Store, StoreError},
     uploads,
 };
 use presence::Presence;
-use rate::RateLimiter;
+use rate::{FailureLimit, RateLimiter};
 
 /// The room list's namespace.
 pub const LOBBY_NSP: &str = "/room";
@@ -119,6 +121,21 @@ pub(crate) struct Hub {
     upload_dir: PathBuf,
     grace: Duration,
     key: Key,
+    /// Socket events (chats, whispers, kicks) whose handler has not answered yet.
+    in_flight: LiveTasks,
+    /// Wrong room passwords by room and client address.
+    guesses: FailureLimit,
+}
+
+/// Wrong passwords allowed per room and client address within [`PASSWORD_GUESS_WINDOW`].
+pub const PASSWORD_GUESSES: usize = 5;
+pub const PASSWORD_GUESS_WINDOW: Duration = Duration::from_secs(60);
+
+fn guess_key(room: i64, client: Option<IpAddr>) -> String {
+    match client {
+        Some(ip) => format!("{room}/{ip}"),
+        None => format!("{room}/-"),
+    }
 }
 
 /// The adapter room of everyone in a chat room.
@@ -144,9 +161,27 @@ impl ChatHub {
             upload_dir: config.upload_dir.clone(),
             grace: config.room_delete_grace,
             key: config.cookie_key.clone(),
+            in_flight: LiveTasks::default(),
+            guesses: FailureLimit::new(PASSWORD_GUESSES, PASSWORD_GUESS_WINDOW),
         });
         realtime::register(&hub);
         ChatHub(hub)
+    }
+
+    /// Whether `client` may try another password for `room`. Keyed by address, not session:
+    /// a new session costs nothing, a new address does.
+    pub fn may_guess(&self, room: i64, client: Option<IpAddr>) -> bool {
+        self.0.guesses.allows(&guess_key(room, client))
+    }
+
+    /// Counts a wrong password for `room` from `client`.
+    pub fn wrong_guess(&self, room: i64, client: Option<IpAddr>) {
+        self.0.guesses.failed(&guess_key(room, client));
+    }
+
+    /// Socket events still being handled (a shutdown waits for their writes and acks).
+    pub fn events_in_flight(&self) -> usize {
+        self.0.in_flight.live()
     }
 
     pub fn store(&self) -> &Store {

@@ -13,6 +13,8 @@ pub enum Refusal {
     Banned,
     Full,
     WrongPassword,
+    /// Too many wrong passwords for this room from this address lately.
+    TooManyGuesses,
     /// The store failed; logged, and the visitor is asked to retry.
     Unavailable(StoreError),
 }
@@ -26,6 +28,9 @@ impl Refusal {
             Refusal::Banned => "강퇴당한 방에는 다시 들어갈 수 없습니다.",
             Refusal::Full => "허용 인원이 초과하였습니다.",
             Refusal::WrongPassword => "비밀번호가 틀렸습니다.",
+            Refusal::TooManyGuesses => {
+                "비밀번호를 너무 많이 틀렸습니다. 1분 뒤에 다시 시도해 주세요."
+            }
             Refusal::Unavailable(_) => "잠시 후 다시 시도해 주세요.",
         }
     }

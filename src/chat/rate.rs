@@ -1,8 +1,9 @@
-//! Per-session message rate limit: a token bucket per public id.
+//! Per-session message rate limit: a token bucket per public id. And a cap on failures
+//! (wrong room passwords) per key within a window.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::ChatRate;
 
@@ -59,10 +60,69 @@ impl RateLimiter {
     }
 }
 
+/// At most `limit` failures per key within `window`; past that, the key must wait until its
+/// oldest failure leaves the window.
+pub struct FailureLimit {
+    limit: usize,
+    window: Duration,
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl FailureLimit {
+    pub fn new(limit: usize, window: Duration) -> Self {
+        FailureLimit {
+            limit,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `key` may try again now.
+    pub fn allows(&self, key: &str) -> bool {
+        self.allows_at(key, Instant::now())
+    }
+
+    /// Counts a failure of `key`.
+    pub fn failed(&self, key: &str) {
+        self.failed_at(key, Instant::now());
+    }
+
+    fn allows_at(&self, key: &str, now: Instant) -> bool {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        match failures.get_mut(key) {
+            Some(times) => {
+                self.forget_old(times, now);
+                times.len() < self.limit
+            }
+            None => true,
+        }
+    }
+
+    fn failed_at(&self, key: &str, now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() > PRUNE_ABOVE {
+            failures.retain(|_, times| {
+                self.forget_old(times, now);
+                !times.is_empty()
+            });
+        }
+        let times = failures.entry(key.to_owned()).or_default();
+        self.forget_old(times, now);
+        times.push_back(now);
+    }
+
+    fn forget_old(&self, times: &mut VecDeque<Instant>, now: Instant) {
+        while times
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= self.window)
+        {
+            times.pop_front();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
@@ -78,5 +138,32 @@ mod tests {
         // 5 per second: one token every 200 ms.
         assert!(limiter.allow_at("a", start + Duration::from_millis(200)));
         assert!(!limiter.allow_at("a", start + Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn failures_are_capped_within_the_window() {
+        let limit = FailureLimit::new(3, Duration::from_secs(60));
+        let start = Instant::now();
+        for i in 0..3 {
+            assert!(limit.allows_at("a", start), "failure {i} is still allowed");
+            limit.failed_at("a", start + Duration::from_secs(i));
+        }
+        assert!(!limit.allows_at("a", start + Duration::from_secs(10)));
+        assert!(limit.allows_at("b", start + Duration::from_secs(10)));
+        // The first failure leaves the window a minute after it happened.
+        assert!(!limit.allows_at("a", start + Duration::from_millis(59_999)));
+        assert!(limit.allows_at("a", start + Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn keys_with_no_recent_failure_are_dropped_once_there_are_many() {
+        let limit = FailureLimit::new(3, Duration::from_secs(60));
+        let start = Instant::now();
+        for key in 0..=PRUNE_ABOVE {
+            limit.failed_at(&key.to_string(), start);
+        }
+        limit.failed_at("late", start + Duration::from_secs(60));
+        let failures = limit.failures.lock().unwrap_or_else(|e| e.into_inner());
+        assert_eq!(failures.keys().collect::<Vec<_>>(), ["late"]);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Weak};
 
-use actix_socketio::{ConnectError, Event, Socket};
+use actix_socketio::{ConnectError, DisconnectReason, Event, Socket};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -138,6 +138,7 @@ where
             let (Some(hub), Some(member)) = (hub, socket.extension::<Member>()) else {
                 return;
             };
+            let _in_flight = hub.in_flight.enter();
             let ack = event.take_ack();
             let reply = Reply::from(handler(hub, member, event).await);
             if let Some(ack) = ack {
@@ -208,9 +209,13 @@ impl Hub {
             hub.on_kick(&member, &event).await
         });
         let weak = Arc::downgrade(hub);
-        socket.on_disconnect(move |socket: Socket, _reason| {
-            if let (Some(hub), Some(member)) = (weak.upgrade(), socket.extension::<Member>()) {
-                Hub::left(&hub, socket.id(), &member);
+        socket.on_disconnect(move |socket: Socket, reason| {
+            // Nobody chose to leave: presence ends with the process, and the clients come
+            // back on their own. Announcing departures (or deleting rooms) would be wrong.
+            if reason != DisconnectReason::ServerShuttingDown {
+                if let (Some(hub), Some(member)) = (weak.upgrade(), socket.extension::<Member>()) {
+                    Hub::left(&hub, socket.id(), &member);
+                }
             }
             async {}
         });

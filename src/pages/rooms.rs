@@ -1,6 +1,6 @@
 //! Creating, entering and deleting rooms.
 
-use actix_web::{http::StatusCode, web, HttpResponse};
+use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use tera::Context;
@@ -121,6 +121,7 @@ pub struct PasswordForm {
 
 /// `POST /room/{id}/password`: a right password lets this session in for good.
 pub async fn unlock_room(
+    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Viewer,
     path: web::Path<String>,
@@ -134,14 +135,18 @@ pub async fn unlock_room(
         return home_with(&viewer, refusal.message());
     }
     // A public room has nothing to unlock; the room page lets the visitor in.
-    if room.is_secret()
-        && !state
-            .chat()
-            .store()
-            .verify_password(&room, &form.password)
-            .await
-    {
-        return home_with(&viewer, Refusal::WrongPassword.message());
+    if room.is_secret() {
+        // The TCP peer, not X-Forwarded-For, which the client writes itself.
+        let client = req.peer_addr().map(|addr| addr.ip());
+        let hub = state.chat();
+        // Checked before the password, so a guesser over the limit learns nothing.
+        if !hub.may_guess(room.id, client) {
+            return home_with(&viewer, Refusal::TooManyGuesses.message());
+        }
+        if !hub.store().verify_password(&room, &form.password).await {
+            hub.wrong_guess(room.id, client);
+            return home_with(&viewer, Refusal::WrongPassword.message());
+        }
     }
     viewer.grant(room.id)?;
     Ok(see_other(&format!("/room/{}", room.id)))

@@ -5,10 +5,13 @@
 //! - `loadgen suite [--smoke] [--runs N] [--servers a,b] [--scenarios x,y] [--out DIR]`:
 //!   builds nothing, starts each server pinned to core 0, runs each scenario pinned to
 //!   core 1, prints the table of medians and writes bench/results/.
+//! - `loadgen soak [--seconds S] [--clients N]`: churn against the `soak_server` example
+//!   for S seconds (`SOAK_SECONDS`, default 600); fails on leaks (`make soak`).
 
 mod polling;
 mod proto;
 mod scenarios;
+mod soak;
 mod suite;
 mod sys;
 mod ws;
@@ -22,7 +25,8 @@ fn usage() -> ExitCode {
         "usage:\n  loadgen run <scenario> --port P --pid PID [--conns N] [--warmup S] \
          [--duration S] [--payload B] [--rate R] [--room-size N] [--window N] [--concurrency N]\n  \
          loadgen suite [--smoke] [--runs N] [--servers ours,socketioxide,node,floor] \
-         [--scenarios {}] [--out DIR] [--no-write]",
+         [--scenarios {}] [--out DIR] [--no-write]\n  \
+         loadgen soak [--seconds S] [--clients N] [--server PATH]",
         scenarios::ALL.join(",")
     );
     ExitCode::from(2)
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("suite") => suite::main(&args[1..]),
+        Some("soak") => soak::main(&args[1..]),
         _ => return usage(),
     };
     let ok = match result {

@@ -16,16 +16,22 @@ const TARGET_DIR = process.env.CARGO_TARGET_DIR
 const APP_BIN = join(TARGET_DIR, "debug", "gif-chat");
 const START_TIMEOUT_MS = 10_000;
 
+/** A fresh folder for an app's database and uploads; `startApp` removes it unless given one. */
+export function makeDataDir() {
+  return mkdtempSync(join(tmpdir(), "gif-chat-test-"));
+}
+
 /**
  * Spawns gif-chat with `env` on top of a test configuration; resolves once it listens.
  * `waitForLog(re)` resolves with the first log line matching `re` (past or future).
+ * With `dataDir`, the app uses (and keeps) that database, so a restart finds it again.
  */
-export async function startApp(env = {}) {
+export async function startApp(env = {}, { dataDir: keptDir } = {}) {
   if (!existsSync(APP_BIN)) {
     throw new Error(`gif-chat not found at ${APP_BIN}: run \`cargo build -p gif-chat\` first`);
   }
-  // Each app gets its own database and uploads, removed when it stops.
-  const dataDir = mkdtempSync(join(tmpdir(), "gif-chat-test-"));
+  // Each app gets its own database and uploads, removed when it stops, unless it was given one.
+  const dataDir = keptDir ?? makeDataDir();
   const child = spawn(APP_BIN, [], {
     cwd: REPO_ROOT,
     env: {
@@ -96,12 +102,22 @@ export async function startApp(env = {}) {
     log: () => lines.join("\n"),
     /** Null while the app runs; `{code, signal}` once it exited (or crashed). */
     exitInfo: () => exit,
-    async stop() {
-      child.kill("SIGINT");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 6_000);
+    /** Sends `signal`; resolves with `{code, signal}` once the app exited. */
+    async kill(signal) {
+      child.kill(signal);
       await exited;
-      clearTimeout(timer);
-      rmSync(dataDir, { recursive: true, force: true });
+      return exit;
+    },
+    /** Resolves once the app has exited, whatever stopped it. */
+    exited,
+    async stop() {
+      if (exit === null) {
+        child.kill("SIGINT");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 6_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (!keptDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

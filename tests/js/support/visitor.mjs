@@ -101,14 +101,14 @@ export class Visitor {
 
   /**
    * A `/chat` socket (a tab) for `room` with this visitor's cookie, recording what it
-   * receives; not awaited. `transports` defaults to websocket only.
+   * receives; not awaited. `transports` defaults to websocket only; `reconnection` to off.
    */
-  chatSocket(room, { transports = ["websocket"], cookie = this.cookie } = {}) {
+  chatSocket(room, { transports = ["websocket"], cookie = this.cookie, reconnection = false } = {}) {
     const extraHeaders = { origin: this.base };
     if (cookie) extraHeaders.cookie = cookie;
     const socket = io(`${this.base}/chat`, {
       forceNew: true,
-      reconnection: false,
+      reconnection,
       transports,
       auth: { room },
       extraHeaders,

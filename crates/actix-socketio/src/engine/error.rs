@@ -22,6 +22,9 @@ pub enum EngineError {
     /// code is the one its `allowRequest` refusals carry.
     #[error("Too many connections")]
     TooManyConnections,
+    /// A handshake after [`crate::engine::EngineIo::close_all`].
+    #[error("Server is shutting down")]
+    ShuttingDown,
 }
 
 impl EngineError {
@@ -32,7 +35,7 @@ impl EngineError {
             EngineError::UnknownSid => 1,
             EngineError::BadHandshakeMethod => 2,
             EngineError::BadRequest | EngineError::PayloadTooLarge => 3,
-            EngineError::TooManyConnections => 4,
+            EngineError::TooManyConnections | EngineError::ShuttingDown => 4,
             EngineError::UnsupportedProtocolVersion => 5,
         }
     }
@@ -42,7 +45,9 @@ impl ResponseError for EngineError {
     fn status_code(&self) -> StatusCode {
         match self {
             EngineError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            EngineError::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+            EngineError::TooManyConnections | EngineError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -1,12 +1,14 @@
 //! The actix-web service: one request dispatcher, the sessions index, event delivery.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
+use tokio::sync::Notify;
 
 use super::config::EngineConfig;
 use super::error::EngineError;
@@ -73,12 +75,35 @@ pub(crate) struct Inner<H: EngineHandler> {
     /// Every open session by sid; shared by all workers, since a polling client's requests
     /// may land on any of them.
     sessions: RwLock<HashMap<String, Arc<Entry<H>>>>,
+    /// [`EngineIo::close_all`] was called: handshakes are refused.
+    closed: AtomicBool,
+    /// Signalled when the last session is removed.
+    emptied: Notify,
+    /// Sessions still allocated, closed or not (see [`EngineIo::retained_sessions`]).
+    retained: Arc<AtomicUsize>,
 }
 
 /// A session and the handler's data for it.
 pub(crate) struct Entry<H: EngineHandler> {
     pub(crate) socket: EngineSocket,
     data: H::Data,
+    _retained: Retained,
+}
+
+/// Counts an entry from its creation until its last holder lets go of it.
+struct Retained(Arc<AtomicUsize>);
+
+impl Retained {
+    fn new(count: &Arc<AtomicUsize>) -> Retained {
+        count.fetch_add(1, Ordering::Relaxed);
+        Retained(count.clone())
+    }
+}
+
+impl Drop for Retained {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl<H: EngineHandler> EngineIo<H> {
@@ -88,6 +113,9 @@ impl<H: EngineHandler> EngineIo<H> {
                 config,
                 handler,
                 sessions: RwLock::new(HashMap::new()),
+                closed: AtomicBool::new(false),
+                emptied: Notify::new(),
+                retained: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
@@ -103,6 +131,38 @@ impl<H: EngineHandler> EngineIo<H> {
     /// How many sessions are open.
     pub fn session_count(&self) -> usize {
         self.inner.read_sessions().len()
+    }
+
+    /// Sessions whose state is still allocated: the open ones, plus closed ones that a
+    /// transport task, a timer task or a request still holds. Once every client is gone and
+    /// their requests have ended it equals [`EngineIo::session_count`]; more means something
+    /// (a task, a timer) outlived its session.
+    pub fn retained_sessions(&self) -> usize {
+        self.inner.retained.load(Ordering::Relaxed)
+    }
+
+    /// Closes every session and refuses new handshakes from now on (`503`,
+    /// `{"code":4,"message":"Server is shutting down"}`). Each session still delivers what
+    /// is queued, then its close packet (`1` on polling, a close frame on a WebSocket).
+    /// Returns once every session has ended.
+    pub async fn close_all(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        let entries: Vec<Arc<Entry<H>>> = self.inner.read_sessions().values().cloned().collect();
+        for entry in entries {
+            self.inner.update(&entry, |s| s.close(Instant::now()));
+        }
+        loop {
+            let emptied = self.inner.emptied.notified();
+            if self.inner.read_sessions().is_empty() {
+                return;
+            }
+            emptied.await;
+        }
+    }
+
+    /// Whether [`EngineIo::close_all`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
     }
 
     /// Registers the Engine.IO endpoint at `config.path` (with and without its trailing
@@ -236,10 +296,13 @@ impl<H: EngineHandler> Inner<H> {
         self.read_sessions().get(sid).cloned()
     }
 
-    /// Refuses a handshake while `max_connections` sessions are open. Checked before the
-    /// session exists, without holding the lock through `on_open`: concurrent handshakes
-    /// on other workers may overshoot by one each.
+    /// Refuses a handshake once the server is closing, or while `max_connections` sessions
+    /// are open. Checked before the session exists, without holding the lock through
+    /// `on_open`: concurrent handshakes on other workers may overshoot by one each.
     pub(crate) fn check_capacity(&self) -> Result<(), EngineError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
         if self.read_sessions().len() >= self.config.max_connections {
             return Err(EngineError::TooManyConnections);
         }
@@ -259,8 +322,17 @@ impl<H: EngineHandler> Inner<H> {
         let request = RequestInfo::copied_from(req);
         let socket = EngineSocket::new(sid.clone(), request, session);
         let data = self.handler.on_open(&socket);
-        let entry = Arc::new(Entry { socket, data });
+        let entry = Arc::new(Entry {
+            socket,
+            data,
+            _retained: Retained::new(&self.retained),
+        });
         write(&self.sessions).insert(sid, entry.clone());
+        // A handshake that passed the check while `close_all` ran closes at once (its open
+        // packet still goes out first, then `1`).
+        if self.closed.load(Ordering::Acquire) {
+            self.update(&entry, |s| s.close(Instant::now()));
+        }
         Ok(entry)
     }
 
@@ -273,7 +345,13 @@ impl<H: EngineHandler> Inner<H> {
                     self.handler.on_message(&entry.socket, &entry.data, message)
                 }
                 Event::Closed(reason) => {
-                    write(&self.sessions).remove(entry.socket.sid());
+                    {
+                        let mut sessions = write(&self.sessions);
+                        sessions.remove(entry.socket.sid());
+                        if sessions.is_empty() {
+                            self.emptied.notify_waiters();
+                        }
+                    }
                     // A slow client is closed by the server's own limit: worth a warning.
                     let level = match reason {
                         CloseReason::BufferFull => log::Level::Warn,

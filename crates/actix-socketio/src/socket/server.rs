@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -92,6 +93,8 @@ pub(crate) struct ServerInner {
     adapter: AdapterFactory,
     namespaces: RwLock<HashMap<String, Namespace>>,
     parents: RwLock<Vec<ParentNamespace>>,
+    /// [`SocketIo::close`] was called: connections ending now end because of it.
+    closing: AtomicBool,
 }
 
 impl ServerInner {
@@ -164,7 +167,7 @@ impl EngineHandler for Handler {
     }
 
     fn on_close(&self, _: &EngineSocket, client: &Client, reason: CloseReason) {
-        client.on_close(reason);
+        client.on_close(reason, self.0.closing.load(Ordering::Acquire));
     }
 }
 
@@ -192,6 +195,7 @@ impl SocketIo {
             adapter: config.adapter,
             namespaces: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
+            closing: AtomicBool::new(false),
         });
         inner.of(ROOT_NSP);
         let client_files = config
@@ -215,6 +219,20 @@ impl SocketIo {
     /// The namespace `name`, created if needed.
     pub fn of(&self, name: &str) -> Namespace {
         self.inner.of(name)
+    }
+
+    /// Shuts the server down, like Node's `io.close()`: new handshakes are refused, and
+    /// every connection is closed after what is queued for it has been delivered. Each
+    /// socket leaves with [`DisconnectReason::ServerShuttingDown`]; no DISCONNECT packet is
+    /// sent, so the official client sees "transport close" and reconnects by itself
+    /// (to another server, or to this one once it is back). Returns once every connection
+    /// has ended; a polling client that never polls again holds it up until its session
+    /// times out, so callers bound the wait.
+    ///
+    /// [`DisconnectReason::ServerShuttingDown`]: super::DisconnectReason::ServerShuttingDown
+    pub async fn close(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+        self.engine.close_all().await;
     }
 
     /// Dynamic namespaces: every name `accepts` allows is created on its first CONNECT.

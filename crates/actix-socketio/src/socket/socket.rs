@@ -43,6 +43,8 @@ pub enum DisconnectReason {
     ForcedClose,
     /// The client stopped reading and its queue reached the engine's `max_buffered`.
     BufferFull,
+    /// The server is closing every connection ([`SocketIo::close`](super::SocketIo::close)).
+    ServerShuttingDown,
 }
 
 impl DisconnectReason {
@@ -56,6 +58,7 @@ impl DisconnectReason {
             DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
             DisconnectReason::ForcedClose => "forced close",
             DisconnectReason::BufferFull => "outbound buffer full",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
         }
     }
 }
