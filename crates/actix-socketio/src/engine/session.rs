@@ -120,6 +120,9 @@ enum Heartbeat {
 /// stray poll racing the upgrade never sees a successful answer.
 const PROBE_NOOP_DELAY: Duration = Duration::from_millis(100);
 
+/// How late a timer may fire and still count as on time (see `handle_timeout`).
+const TIMER_SLACK: Duration = Duration::from_millis(5);
+
 /// How the pending long-poll ends, when it does not end with the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum PollAnswer {
@@ -494,8 +497,19 @@ impl Session {
             }
             Heartbeat::PingAt(at) if now >= at && self.state == State::Open => {
                 self.push(Packet::Ping);
-                // The deadline runs from the moment the ping is queued, sent or not.
-                self.heartbeat = Heartbeat::PongBy(now + self.limits.ping_timeout);
+                // The deadline runs from the moment the ping is queued, sent or not, and
+                // that is when it was due: the timer that brings `now` fires a little late
+                // (tokio rounds up to its millisecond tick), and a client counting
+                // ping_interval + ping_timeout must find the session closed by then. After
+                // a longer stall it runs from now, and it always lies ahead.
+                let due = at + self.limits.ping_timeout;
+                let on_time = now.saturating_duration_since(at) <= TIMER_SLACK && due > now;
+                let deadline = if on_time {
+                    due
+                } else {
+                    now + self.limits.ping_timeout
+                };
+                self.heartbeat = Heartbeat::PongBy(deadline);
                 self.wakeups.timer = true;
             }
             _ => {}
@@ -690,6 +704,18 @@ mod tests {
         );
         assert_eq!(s.start_poll(t0), Err(SessionError::Closed));
         assert_eq!(s.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_timer_that_fires_late_does_not_move_the_pong_deadline() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.handle_timeout(t0 + 302 * MS);
+        assert_eq!(s.poll_timeout(), Some(t0 + 500 * MS), "due at 300, not 302");
+        // After a stall the deadline runs from the firing.
+        let mut stalled = polling(t0);
+        stalled.handle_timeout(t0 + 400 * MS);
+        assert_eq!(stalled.poll_timeout(), Some(t0 + 600 * MS));
     }
 
     #[test]
