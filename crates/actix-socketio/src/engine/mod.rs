@@ -8,7 +8,7 @@ pub mod error;
 pub mod packet;
 mod service;
 pub mod session;
-mod sid;
+pub(crate) mod sid;
 mod socket;
 mod transports;
 

@@ -11,6 +11,11 @@ pub fn generate() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The hasher for maps keyed by ids from [`generate`]: they are random and the server's own,
+/// never chosen by a client, so a fast hash is safe where std's DoS-resistant SipHash would
+/// show in profiles of the request and broadcast paths.
+pub(crate) type IdHasher = foldhash::fast::RandomState;
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -24,3 +29,4 @@ mod tests {
         assert_ne!(a, b);
     }
 }
+

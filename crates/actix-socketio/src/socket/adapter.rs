@@ -15,6 +15,7 @@ use std::time::Duration;
 use super::namespace::NsInner;
 use super::packet::{Packet, Payload};
 use super::socket::{AckError, Socket};
+pub(crate) use crate::engine::sid::IdHasher;
 use crate::sync::{read, write};
 
 /// A boxed future, as adapters return them.
@@ -23,10 +24,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Room names; every socket is also in the room named by its id.
 pub type Room = String;
 
-/// Sets and maps keyed by socket ids. The ids are random and the server's own, so a fast
-/// hash is safe here; room names, which the application may take from clients, keep
-/// std's DoS-resistant SipHash.
-pub(crate) type IdHasher = foldhash::fast::RandomState;
+/// Sets keyed by socket ids ([`IdHasher`]); room names, which the application may take
+/// from clients, keep std's DoS-resistant SipHash.
 pub(crate) type IdSet<'a> = HashSet<&'a str, IdHasher>;
 
 /// Which sockets an operation targets: in any of `rooms` (all sockets when empty), and in
