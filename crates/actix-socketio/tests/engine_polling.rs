@@ -110,6 +110,25 @@ async fn bad_requests_get_the_reference_error_bodies() {
 }
 
 #[actix_web::test]
+async fn the_path_answers_with_and_without_its_trailing_slash() {
+    let srv = TestServer::start(config());
+    let client = awc::Client::default();
+    for path in ["/engine.io/", "/engine.io"] {
+        let url = format!("http://{}{path}?EIO=4&transport=polling", srv.addr);
+        let mut response = within(STEP, &url, client.get(&url).send())
+            .await
+            .expect("handshake");
+        assert_eq!(response.status(), 200, "{path}");
+        let body = response.body().await.expect("body");
+        assert!(body.starts_with(br#"0{"sid":""#), "{path}: {body:?}");
+    }
+    let url = format!("http://{}/engine.iox?EIO=4&transport=polling", srv.addr);
+    let response = client.get(&url).send().await.expect("answered");
+    assert_eq!(response.status(), 404, "only the configured path");
+    srv.stop().await;
+}
+
+#[actix_web::test]
 async fn post_then_get_returns_the_echoes_in_one_payload() {
     let srv = TestServer::start(config());
     let (sid, _) = srv.handshake().await;

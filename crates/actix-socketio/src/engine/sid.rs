@@ -29,4 +29,3 @@ mod tests {
         assert_ne!(a, b);
     }
 }
-
