@@ -6,7 +6,9 @@
 use actix_socketio::engine::packet::{
     decode_payload, encode_payload, Data, DecodeError, Frame, OpenPacket, Packet as EnginePacket,
 };
-use actix_socketio::socket::packet::{decode_text, placeholder, Decoder, Packet, Payload};
+use actix_socketio::socket::packet::{
+    decode_text, placeholder, Decoder, Packet, Payload, RESERVED_EVENTS,
+};
 use bytes::Bytes;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -137,16 +139,6 @@ fn engine_wire_examples() {
 
 // ---------------------------------------------------------------- Socket.IO
 
-/// Event names the protocol reserves.
-const RESERVED: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
 /// Any JSON number: integers of both signs and the full range, and finite floats.
 fn json_number() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -189,7 +181,7 @@ fn nsp() -> impl Strategy<Value = String> {
 }
 
 fn event_name() -> impl Strategy<Value = String> {
-    any::<String>().prop_filter("reserved", |name| !RESERVED.contains(&name.as_str()))
+    any::<String>().prop_filter("reserved", |name| !RESERVED_EVENTS.contains(&name.as_str()))
 }
 
 /// Arguments with `n` binary attachments whose placeholders sit anywhere: at any

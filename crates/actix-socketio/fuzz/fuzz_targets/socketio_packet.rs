@@ -9,19 +9,9 @@
 #![no_main]
 
 use actix_socketio::engine::packet::{Data, Frame, RECORD_SEPARATOR};
-use actix_socketio::socket::packet::{decode_text, Decoder, Packet, ParseError};
+use actix_socketio::socket::packet::{decode_text, Decoder, Packet, ParseError, RESERVED_EVENTS};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-
-/// Event names a client may not send (the protocol reserves them).
-const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
 
 /// A binary packet waiting for its attachments, as the model sees it.
 struct Partial {

@@ -14,8 +14,9 @@ use crate::engine::{Data, Frame};
 /// The root namespace, left out of encoded packets.
 pub const ROOT_NSP: &str = "/";
 
-/// Event names the protocol reserves; a client may not send them.
-const RESERVED_EVENTS: [&str; 6] = [
+/// Event names the protocol reserves; a client may not send them (the decoder refuses
+/// them).
+pub const RESERVED_EVENTS: [&str; 6] = [
     "connect",
     "connect_error",
     "disconnect",

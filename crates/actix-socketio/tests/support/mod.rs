@@ -144,6 +144,32 @@ pub struct Client {
     client: awc::Client,
 }
 
+/// Sends one HTTP request and reads the whole response, within `3 × STEP`.
+async fn send(client: &awc::Client, method: Method, url: String, body: Bytes) -> Reply {
+    let what = format!("{method} {url}");
+    within(STEP * 3, &what, async {
+        let mut response = client
+            .request(method.clone(), url.as_str())
+            .send_body(body)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: request failed: {e}"));
+        let bytes = response
+            .body()
+            .limit(16 * 1024 * 1024)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: body failed: {e}"));
+        Reply {
+            status: response.status().as_u16(),
+            content_type: response
+                .headers()
+                .get(awc::http::header::CONTENT_TYPE)
+                .map(|v| v.to_str().expect("ASCII content-type").to_owned()),
+            body: String::from_utf8(bytes.to_vec()).expect("UTF-8 body"),
+        }
+    })
+    .await
+}
+
 impl Client {
     /// `http://127.0.0.1:port/engine.io/?{query}`
     pub fn url(&self, query: &str) -> String {
@@ -151,30 +177,7 @@ impl Client {
     }
 
     pub async fn request(&self, method: Method, query: &str, body: impl Into<Bytes>) -> Reply {
-        let what = format!("{method} ?{query}");
-        let body = body.into();
-        within(STEP * 3, &what, async {
-            let mut response = self
-                .client
-                .request(method.clone(), self.url(query))
-                .send_body(body)
-                .await
-                .unwrap_or_else(|e| panic!("{what}: request failed: {e}"));
-            let bytes = response
-                .body()
-                .limit(16 * 1024 * 1024)
-                .await
-                .unwrap_or_else(|e| panic!("{what}: body failed: {e}"));
-            Reply {
-                status: response.status().as_u16(),
-                content_type: response
-                    .headers()
-                    .get(awc::http::header::CONTENT_TYPE)
-                    .map(|v| v.to_str().expect("ASCII content-type").to_owned()),
-                body: String::from_utf8(bytes.to_vec()).expect("UTF-8 body"),
-            }
-        })
-        .await
+        send(&self.client, method, self.url(query), body.into()).await
     }
 
     /// A long-poll GET for `sid` (bounded by 6 s).
@@ -526,30 +529,7 @@ impl SioServer {
     /// An HTTP request to `http://127.0.0.1:port/socket.io/?{query}`, read whole.
     pub async fn request(&self, method: Method, query: &str, body: impl Into<Bytes>) -> Reply {
         let url = format!("http://{}/socket.io/?{query}", self.addr);
-        let what = format!("{method} ?{query}");
-        let body = body.into();
-        within(STEP * 3, &what, async {
-            let mut response = self
-                .client
-                .request(method.clone(), url)
-                .send_body(body)
-                .await
-                .unwrap_or_else(|e| panic!("{what}: request failed: {e}"));
-            let bytes = response
-                .body()
-                .limit(16 * 1024 * 1024)
-                .await
-                .unwrap_or_else(|e| panic!("{what}: body failed: {e}"));
-            Reply {
-                status: response.status().as_u16(),
-                content_type: response
-                    .headers()
-                    .get(awc::http::header::CONTENT_TYPE)
-                    .map(|v| v.to_str().expect("ASCII content-type").to_owned()),
-                body: String::from_utf8(bytes.to_vec()).expect("UTF-8 body"),
-            }
-        })
-        .await
+        send(&self.client, method, url, body.into()).await
     }
 
     /// A polling handshake on the Socket.IO path; returns the Engine.IO sid.
