@@ -34,6 +34,8 @@ struct Input {
     ping_interval: u8,
     ping_timeout: u8,
     upgrade_timeout: u8,
+    /// The outbox's byte budget: small ones make sends close the session.
+    max_buffered: u16,
     ops: Vec<Op>,
 }
 
@@ -153,6 +155,7 @@ struct Model {
     upgrade_ids: Vec<UpgradeId>,
     /// The deadline the timer task sleeps until.
     armed: Option<Instant>,
+    max_buffered: usize,
 }
 
 fuzz_target!(|input: Input| {
@@ -162,6 +165,7 @@ fuzz_target!(|input: Input| {
         ping_timeout: ms(input.ping_timeout),
         upgrade_timeout: ms(input.upgrade_timeout),
         max_payload: 1_000_000,
+        max_buffered: usize::from(input.max_buffered),
     };
     let transport = if input.websocket {
         TransportKind::WebSocket
@@ -181,6 +185,7 @@ fuzz_target!(|input: Input| {
         close_delivered: false,
         upgrade_ids: Vec::new(),
         armed: None,
+        max_buffered: usize::from(input.max_buffered),
     };
     // The I/O layer takes the wake-ups after every input and re-arms the timer.
     take_wakeups(&mut s, &mut m, true);
@@ -255,13 +260,16 @@ fn step(s: &mut Session, m: &mut Model, op: &Op) {
             }
         }
         Op::SendText => {
-            let accepted = s.send(Frame::text(&m.sent.to_string()));
-            check_send(s, m, accepted, was_closed);
+            let frame = Frame::text(&m.sent.to_string());
+            if !send(s, m, frame, was_closed) {
+                closes_with = Some(&BUFFER_FULL);
+            }
         }
         Op::SendBinary => {
             let bytes = bytes::Bytes::copy_from_slice(&m.sent.to_le_bytes());
-            let accepted = s.send(Frame::Binary(bytes));
-            check_send(s, m, accepted, was_closed);
+            if !send(s, m, Frame::Binary(bytes), was_closed) {
+                closes_with = Some(&BUFFER_FULL);
+            }
         }
         Op::Close => {
             let open = !s.is_closed() && !m.closing;
@@ -385,16 +393,30 @@ fn step(s: &mut Session, m: &mut Model, op: &Op) {
 /// A deadline closes a session for these reasons only.
 const DEADLINE_REASONS: [CloseReason; 2] = [CloseReason::PingTimeout, CloseReason::ForcedClose];
 
-fn check_send(s: &Session, m: &mut Model, accepted: bool, was_closed: bool) {
-    assert_eq!(
-        accepted,
-        !was_closed && !m.closing,
-        "send accepted: {accepted}"
-    );
-    assert_eq!(s.is_closed(), was_closed);
+/// A send past the byte budget closes the session for this reason only.
+const BUFFER_FULL: [CloseReason; 1] = [CloseReason::BufferFull];
+
+/// Sends `frame`: accepted while the session is open and the frame fits the budget (its
+/// bytes plus its queue slot); one that does not fit closes the session. Returns false
+/// when it closed the session.
+fn send(s: &mut Session, m: &mut Model, frame: Frame, was_closed: bool) -> bool {
+    let len = match &frame {
+        Frame::Text(text) => text.len(),
+        Frame::Binary(bytes) => bytes.len(),
+    };
+    let fits = s.buffered() + len + std::mem::size_of::<Packet>() <= m.max_buffered;
+    let open = !was_closed && !m.closing;
+    let accepted = s.send(frame);
+    assert_eq!(accepted, open && fits, "send accepted: {accepted}");
     if accepted {
         m.sent += 1;
     }
+    if open && !fits {
+        assert!(s.is_closed(), "a send past the budget closes the session");
+        return false;
+    }
+    assert_eq!(s.is_closed(), was_closed);
+    true
 }
 
 /// Packets handed to a transport, in order.
@@ -482,6 +504,10 @@ fn take_wakeups(s: &mut Session, m: &mut Model, fired: bool) {
 /// What holds after any input.
 fn check(s: &mut Session, m: &mut Model) {
     assert_eq!(s.poll_timeout().is_none(), s.is_closed());
+    assert!(
+        s.buffered() <= m.max_buffered,
+        "the outbox outgrew its budget"
+    );
     if m.closed_event.is_some() {
         assert!(s.is_closed());
     }

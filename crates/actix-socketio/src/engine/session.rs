@@ -580,7 +580,9 @@ impl Session {
         }
         self.state = State::Closed;
         self.upgrade = None;
-        if self.poll_pending {
+        // A poll that already has its answer (refused after an upgrade, or the probe's
+        // noop) keeps it: the close goes over the transport that carries the session.
+        if self.poll_pending && self.poll_final.is_none() {
             self.poll_final = Some(PollAnswer::Packet(last));
         }
         // A WebSocket transport closes its socket instead of sending packets.
@@ -921,6 +923,23 @@ mod tests {
             .unwrap();
         assert_eq!(s.take_poll(), Some(Err(SessionError::TransportMismatch)));
         assert!(!s.is_closed());
+    }
+
+    #[test]
+    fn a_refused_poll_stays_refused_when_the_session_then_closes() {
+        // Found by the engine_session fuzz target: the session closed over its new
+        // WebSocket, and the old poll received a second close packet.
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        s.start_poll(t0).unwrap();
+        s.start_upgrade(t0).unwrap();
+        s.recv(Packet::Upgrade, TransportKind::WebSocket, t0)
+            .unwrap();
+        s.close(t0);
+        let sent: Vec<String> = s.take_websocket().iter().map(Packet::to_text).collect();
+        assert_eq!(sent, ["1"]);
+        assert!(s.is_closed());
+        assert_eq!(s.take_poll(), Some(Err(SessionError::TransportMismatch)));
     }
 
     #[test]
