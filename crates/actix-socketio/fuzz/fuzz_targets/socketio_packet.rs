@@ -9,9 +9,12 @@
 #![no_main]
 
 use actix_socketio::engine::packet::{Data, Frame, RECORD_SEPARATOR};
-use actix_socketio::socket::packet::{decode_text, Decoder, Packet, ParseError, RESERVED_EVENTS};
+use actix_socketio::socket::packet::{
+    decode_text, Decoder, Packet, ParseError, DEFAULT_MAX_ATTACHMENTS, RESERVED_EVENTS,
+};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
 
 /// A binary packet waiting for its attachments, as the model sees it.
 struct Partial {
@@ -67,6 +70,20 @@ fuzz_target!(|input: &[u8]| {
                     }
                     Ok((packet, 0)) => assert_eq!(result.as_ref(), Ok(&Some(packet))),
                     Ok((packet, missing)) => {
+                        // The decoder bounds the count and checks the placeholders
+                        // before it holds anything.
+                        let refusal = if missing > DEFAULT_MAX_ATTACHMENTS {
+                            Some(ParseError::TooManyAttachments)
+                        } else if !placeholders_valid(&packet, missing) {
+                            Some(ParseError::IllegalAttachments)
+                        } else {
+                            None
+                        };
+                        if let Some(refusal) = refusal {
+                            assert_eq!(result, Err(refusal));
+                            decoder = Decoder::default();
+                            continue;
+                        }
                         assert_eq!(result, Ok(None));
                         assert!(matches!(packet, Packet::Event { .. } | Packet::Ack { .. }));
                         partial = Some(Partial {
@@ -85,6 +102,29 @@ fuzz_target!(|input: &[u8]| {
         }
     }
 });
+
+/// Whether every placeholder of the packet's arguments names one of its `attachments`, as
+/// socket.io-parser requires: `{"_placeholder":true,"num":n}` with an integer `n` below
+/// the count.
+fn placeholders_valid(packet: &Packet, attachments: usize) -> bool {
+    fn valid(value: &Value, attachments: usize) -> bool {
+        match value {
+            Value::Object(map) if map.get("_placeholder") == Some(&Value::Bool(true)) => map
+                .get("num")
+                .and_then(Value::as_u64)
+                .is_some_and(|num| num < attachments as u64),
+            Value::Object(map) => map.values().all(|v| valid(v, attachments)),
+            Value::Array(items) => items.iter().all(|v| valid(v, attachments)),
+            _ => true,
+        }
+    }
+    match packet {
+        Packet::Event { payload, .. } | Packet::Ack { payload, .. } => {
+            payload.args.iter().all(|arg| valid(arg, attachments))
+        }
+        _ => true,
+    }
+}
 
 fn check_packet(packet: &Packet) {
     assert!(packet.nsp().starts_with('/'), "{packet:?}");
