@@ -150,7 +150,9 @@ impl<H: EngineHandler> EngineIo<H> {
         self.inner.closed.store(true, Ordering::Release);
         let entries: Vec<Arc<Entry<H>>> = self.inner.read_sessions().values().cloned().collect();
         for entry in entries {
-            self.inner.update(&entry, |s| s.close(Instant::now()));
+            self.inner.update(&entry, |s| {
+                s.close_for(Instant::now(), CloseReason::ServerShutdown)
+            });
         }
         loop {
             let emptied = self.inner.emptied.notified();
@@ -336,7 +338,9 @@ impl<H: EngineHandler> Inner<H> {
         // A handshake that passed the check while `close_all` ran closes at once (its open
         // packet still goes out first, then `1`).
         if self.closed.load(Ordering::Acquire) {
-            self.update(&entry, |s| s.close(Instant::now()));
+            self.update(&entry, |s| {
+                s.close_for(Instant::now(), CloseReason::ServerShutdown)
+            });
         }
         Ok(entry)
     }

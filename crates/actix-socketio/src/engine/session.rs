@@ -50,6 +50,8 @@ pub enum CloseReason {
     ForcedClose,
     /// The client fell so far behind that its queue reached `Limits::max_buffered`.
     BufferFull,
+    /// The server closed every session to shut down.
+    ServerShutdown,
 }
 
 impl CloseReason {
@@ -60,6 +62,7 @@ impl CloseReason {
             CloseReason::PingTimeout => "ping timeout",
             CloseReason::ForcedClose => "forced close",
             CloseReason::BufferFull => "outbound buffer full",
+            CloseReason::ServerShutdown => "server shutting down",
         }
     }
 }
@@ -146,9 +149,9 @@ pub struct UpgradeId(u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Open,
-    /// The server asked to close: the queued packets and a final close packet are still
-    /// to be delivered, until the deadline.
-    Closing(Instant),
+    /// The server asked to close, for that reason: the queued packets and a final close
+    /// packet are still to be delivered, until the deadline.
+    Closing(Instant, CloseReason),
     Closed,
 }
 
@@ -271,12 +274,18 @@ impl Session {
 
     /// The server closes the session: what is queued is still delivered, then `1`.
     pub fn close(&mut self, now: Instant) {
+        self.close_for(now, CloseReason::ForcedClose);
+    }
+
+    /// [`Session::close`], ending with `reason` (`ForcedClose` or `ServerShutdown`).
+    pub fn close_for(&mut self, now: Instant, reason: CloseReason) {
         if self.state != State::Open {
             return;
         }
         self.push(Packet::Close);
         // A client that never polls again must not keep the session forever.
-        self.state = State::Closing(now + self.limits.ping_interval + self.limits.ping_timeout);
+        let deadline = now + self.limits.ping_interval + self.limits.ping_timeout;
+        self.state = State::Closing(deadline, reason);
         self.wakeups.timer = true;
     }
 
@@ -475,8 +484,8 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.state {
             State::Closed => return,
-            State::Closing(deadline) if now >= deadline => {
-                self.finish(CloseReason::ForcedClose, Packet::Close);
+            State::Closing(deadline, reason) if now >= deadline => {
+                self.finish(reason, Packet::Close);
                 return;
             }
             _ => {}
@@ -526,7 +535,7 @@ impl Session {
         };
         let closing = match self.state {
             State::Closed => return None,
-            State::Closing(at) => Some(at),
+            State::Closing(at, _) => Some(at),
             State::Open => None,
         };
         [
@@ -568,8 +577,10 @@ impl Session {
 
     /// A server close completes once its final close packet has been handed over.
     fn after_drain(&mut self, packets: &[Packet]) {
-        if matches!(self.state, State::Closing(_)) && packets.last() == Some(&Packet::Close) {
-            self.finish(CloseReason::ForcedClose, Packet::Close);
+        if let State::Closing(_, reason) = self.state {
+            if packets.last() == Some(&Packet::Close) {
+                self.finish(reason, Packet::Close);
+            }
         }
     }
 
@@ -816,6 +827,20 @@ mod tests {
         assert!(!s.send(Data::from(message.as_str())));
         assert_eq!(s.poll_event(), Some(Event::Closed(CloseReason::BufferFull)));
         assert_eq!(s.start_poll(t0), Err(SessionError::Closed));
+    }
+
+    #[test]
+    fn a_shutdown_close_ends_with_its_reason_after_the_queue() {
+        let t0 = Instant::now();
+        let mut s = polling(t0);
+        assert!(s.send(Data::from("last")));
+        s.close_for(t0, CloseReason::ServerShutdown);
+        s.start_poll(t0).unwrap();
+        assert_eq!(poll_text(&mut s).as_deref(), Some("4last\x1e1"));
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::ServerShutdown))
+        );
     }
 
     #[test]

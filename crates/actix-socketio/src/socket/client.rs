@@ -142,7 +142,7 @@ impl Client {
     }
 
     /// The Engine.IO connection ended: every socket leaves with its reason.
-    pub(crate) fn on_close(&self, reason: CloseReason, server_closing: bool) {
+    pub(crate) fn on_close(&self, reason: CloseReason) {
         if let Some(timer) = lock(&self.0.connect_timer).take() {
             timer.abort();
         }
@@ -156,8 +156,6 @@ impl Client {
         };
         let reason = if self.0.parse_error.load(Ordering::Acquire) {
             DisconnectReason::ParseError
-        } else if server_closing {
-            DisconnectReason::ServerShuttingDown
         } else {
             match reason {
                 CloseReason::TransportClose => DisconnectReason::TransportClose,
@@ -165,6 +163,7 @@ impl Client {
                 CloseReason::PingTimeout => DisconnectReason::PingTimeout,
                 CloseReason::ForcedClose => DisconnectReason::ForcedClose,
                 CloseReason::BufferFull => DisconnectReason::BufferFull,
+                CloseReason::ServerShutdown => DisconnectReason::ServerShuttingDown,
             }
         };
         for socket in sockets {

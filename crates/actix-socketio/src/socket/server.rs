@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -93,8 +92,6 @@ pub(crate) struct ServerInner {
     adapter: AdapterFactory,
     namespaces: RwLock<HashMap<String, Namespace>>,
     parents: RwLock<Vec<ParentNamespace>>,
-    /// [`SocketIo::close`] was called: connections ending now end because of it.
-    closing: AtomicBool,
 }
 
 impl ServerInner {
@@ -167,7 +164,7 @@ impl EngineHandler for Handler {
     }
 
     fn on_close(&self, _: &EngineSocket, client: &Client, reason: CloseReason) {
-        client.on_close(reason, self.0.closing.load(Ordering::Acquire));
+        client.on_close(reason);
     }
 }
 
@@ -195,7 +192,6 @@ impl SocketIo {
             adapter: config.adapter,
             namespaces: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
-            closing: AtomicBool::new(false),
         });
         inner.of(ROOT_NSP);
         let client_files = config
@@ -231,7 +227,6 @@ impl SocketIo {
     ///
     /// [`DisconnectReason::ServerShuttingDown`]: super::DisconnectReason::ServerShuttingDown
     pub async fn close(&self) {
-        self.inner.closing.store(true, Ordering::Release);
         self.engine.close_all().await;
     }
 
