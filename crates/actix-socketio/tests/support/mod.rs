@@ -232,31 +232,44 @@ impl Client {
     }
 }
 
+/// Runs an app of `mount` with one worker on 127.0.0.1:0, as the servers under test run
+/// (an aborted long-poll GET seen as gone, not half-closed); must be called inside an
+/// actix runtime.
+fn listen(
+    mount: impl Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+    request_timeout: Duration,
+) -> (SocketAddr, ServerHandle) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("listener has an address");
+    let server = actix_web::HttpServer::new(move || actix_web::App::new().configure(mount.clone()))
+        .workers(1)
+        .disable_signals()
+        .h1_allow_half_closed(false)
+        .client_request_timeout(request_timeout)
+        .listen(listener)
+        .expect("listen on the bound socket")
+        .run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    (addr, handle)
+}
+
+/// An HTTP client whose requests give up after 10 s.
+fn http_client() -> awc::Client {
+    awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish()
+}
+
 /// Serves `engine` with one worker on 127.0.0.1:0, with a client for it; must be called
 /// inside an actix runtime.
 pub fn serve<H: EngineHandler>(engine: EngineIo<H>) -> (SocketAddr, ServerHandle, Client) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("listener has an address");
-    let server = actix_web::HttpServer::new(move || {
-        let engine = engine.clone();
-        actix_web::App::new().configure(move |cfg| engine.mount(cfg))
-    })
-    .workers(1)
-    .disable_signals()
-    // An aborted long-poll GET must be seen as gone, not half-closed.
-    .h1_allow_half_closed(false)
-    .listen(listener)
-    .expect("listen on the bound socket")
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .finish();
+    // actix's default request timeout.
+    let (addr, handle) = listen(move |cfg| engine.mount(cfg), Duration::from_secs(5));
     let client = Client {
         http_base: format!("http://{addr}"),
         ws_base: format!("ws://{addr}"),
-        client,
+        client: http_client(),
     };
     (addr, handle, client)
 }
@@ -473,27 +486,12 @@ impl SioServer {
         io: actix_socketio::SocketIo,
         request_timeout: Duration,
     ) -> SioServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("listener has an address");
         let app_io = io.clone();
-        let server = actix_web::HttpServer::new(move || {
-            let io = app_io.clone();
-            actix_web::App::new().configure(move |cfg| io.mount(cfg))
-        })
-        .workers(1)
-        .disable_signals()
-        .client_request_timeout(request_timeout)
-        .listen(listener)
-        .expect("listen on the bound socket")
-        .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
+        let (addr, handle) = listen(move |cfg| app_io.mount(cfg), request_timeout);
         SioServer {
             addr,
             io,
-            client: awc::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .finish(),
+            client: http_client(),
             handle,
         }
     }
