@@ -46,11 +46,14 @@
 //!     trait keeps rooms and can be replaced by a cluster adapter.
 //!   - `socket::server`: configuration, namespaces, mounting, the official client files.
 
+#![warn(missing_docs)]
+
 pub mod engine;
 pub mod socket;
 mod sync;
 
 pub use socket::{
-    AckError, AckSender, ConnectError, DisconnectReason, EmitError, Event, Handshake, JoinError,
-    Namespace, ParentNamespace, Payload, Socket, SocketIo, SocketIoConfig,
+    AckSender, Bin, BroadcastOperator, ConnectError, Data, DisconnectReason, Error, Event,
+    Extension, Handshake, Namespace, ParentNamespace, Payload, RemoteSocket, Socket, SocketIo,
+    SocketIoBuilder, SocketIoConfig, State, TryData, WeakSocket,
 };

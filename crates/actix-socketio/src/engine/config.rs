@@ -79,14 +79,18 @@ impl EngineConfig {
 /// Which origins may reach the server from a browser, as the `cors` option of Node's server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cors {
+    /// The origins that may make requests.
     pub origins: AllowedOrigins,
     /// Lets browsers send cookies; the allowed origin is then echoed instead of `*`.
     pub credentials: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// Which origins CORS allows.
 pub enum AllowedOrigins {
+    /// Every origin (`*`, or the request's own with credentials).
     Any,
+    /// These origins exactly.
     List(Vec<String>),
 }
 
@@ -108,8 +112,11 @@ impl Cors {
 /// The cookie that carries the session id on the handshake response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SidCookie {
+    /// The cookie name (Node: `io`).
     pub name: String,
+    /// The cookie path.
     pub path: String,
+    /// Whether scripts may not read it.
     pub http_only: bool,
 }
 

@@ -6,14 +6,19 @@ use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
     #[error("Transport unknown")]
+    /// A `transport` other than `polling` or `websocket`, or one not enabled.
     UnknownTransport,
     #[error("Session ID unknown")]
+    /// A `sid` no open session has.
     UnknownSid,
     #[error("Bad handshake method")]
+    /// A handshake that is not a GET.
     BadHandshakeMethod,
     #[error("Bad request")]
+    /// A request the session cannot take (overlapping polls, a bad body, …).
     BadRequest,
     #[error("Unsupported protocol version")]
+    /// An `EIO` other than 4.
     UnsupportedProtocolVersion,
     /// A polling body over `max_payload`; the session is closed.
     #[error("Payload too large")]

@@ -5,7 +5,9 @@
 
 pub mod config;
 pub mod error;
+mod handler;
 pub mod packet;
+mod registry;
 mod service;
 pub mod session;
 pub(crate) mod sid;
@@ -15,7 +17,8 @@ mod transports;
 pub use config::{AllowedOrigins, Cors, EngineConfig, SidCookie};
 pub use error::EngineError;
 pub use packet::{Data, Frame, Packet};
-pub use service::{EngineHandler, EngineIo};
+pub use handler::EngineHandler;
+pub use service::EngineIo;
 pub use session::{CloseReason, TransportKind};
 pub use sid::generate as generate_id;
 pub use socket::{EngineSocket, RequestInfo};

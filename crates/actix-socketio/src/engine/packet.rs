@@ -18,7 +18,9 @@ pub const RECORD_SEPARATOR: u8 = 0x1e;
 /// queued on many connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Data {
+    /// A text message.
     Text(ByteString),
+    /// A binary message.
     Binary(Bytes),
 }
 
@@ -80,10 +82,15 @@ impl From<Data> for Frame {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenPacket {
+    /// The session id.
     pub sid: String,
+    /// Transports the session may upgrade to.
     pub upgrades: Vec<&'static str>,
+    /// Milliseconds between pings.
     pub ping_interval: u64,
+    /// Milliseconds a pong may take.
     pub ping_timeout: u64,
+    /// Largest message or polling body the server takes, in bytes.
     pub max_payload: u64,
 }
 
@@ -118,12 +125,16 @@ pub enum Packet {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("empty packet")]
+    /// A packet with no type.
     Empty,
     #[error("unknown packet type {0:?}")]
+    /// A type digit outside the protocol.
     UnknownType(char),
     #[error("invalid base64 in a binary packet")]
+    /// A `b` message that is not base64.
     Base64,
     #[error("a client may not send an open packet")]
+    /// An open packet, which only the server sends.
     UnexpectedOpen,
 }
 

@@ -14,7 +14,9 @@ use super::packet::{Data, Frame, OpenPacket, Packet};
 /// Which transport carries a session, or is being probed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
+    /// HTTP long-polling.
     Polling,
+    /// WebSocket.
     WebSocket,
 }
 
@@ -27,6 +29,7 @@ impl TransportKind {
         }
     }
 
+    /// The transport a `transport` query parameter names.
     pub fn from_query(name: &str) -> Option<Self> {
         match name {
             "polling" => Some(TransportKind::Polling),
@@ -55,6 +58,7 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// The reason as Node writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             CloseReason::TransportClose => "transport close",
@@ -70,16 +74,22 @@ impl CloseReason {
 /// What the session tells the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// A message from the client.
     Message(Data),
+    /// The session ended.
     Closed(CloseReason),
 }
 
 /// The timing and size limits a session enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Time between pings.
     pub ping_interval: Duration,
+    /// How long a pong may take.
     pub ping_timeout: Duration,
+    /// How long an upgrade may take.
     pub upgrade_timeout: Duration,
+    /// Largest message or polling body, in bytes.
     pub max_payload: u64,
     /// How many bytes may wait for one client before the session is closed: a client that
     /// stops reading must not grow the server's memory without bound.
@@ -105,7 +115,9 @@ pub enum SessionError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unexpected {packet} packet over {transport}")]
 pub struct UnexpectedPacket {
+    /// The packet type.
     pub packet: &'static str,
+    /// The transport it came over.
     pub transport: &'static str,
 }
 
@@ -222,14 +234,17 @@ impl Session {
         }
     }
 
+    /// The transport carrying the session now.
     pub fn transport(&self) -> TransportKind {
         self.transport
     }
 
+    /// The limits it enforces.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
+    /// Whether it has ended.
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
     }

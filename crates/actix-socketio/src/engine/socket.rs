@@ -20,9 +20,13 @@ use crate::sync::lock;
 pub struct RequestInfo {
     /// The handshake URI, with its query string.
     pub uri: Uri,
+    /// The request's headers.
     pub headers: HeaderMap,
     /// The TCP peer; a proxy's address when there is one (see `X-Forwarded-For`).
     pub peer_addr: Option<SocketAddr>,
+    /// The request came over a TLS listener of this server (not a TLS proxy in front).
+    pub secure: bool,
+    /// When the session was opened.
     pub connected_at: SystemTime,
 }
 
@@ -44,6 +48,7 @@ impl RequestInfo {
             uri: Uri::try_from(req.uri().to_string()).unwrap_or_default(),
             headers,
             peer_addr: req.peer_addr(),
+            secure: req.app_config().secure(),
             connected_at: SystemTime::now(),
         }
     }
@@ -89,6 +94,7 @@ impl EngineSocket {
         &self.0.sid
     }
 
+    /// What the client's first request carried.
     pub fn request(&self) -> &RequestInfo {
         &self.0.request
     }
@@ -120,6 +126,7 @@ impl EngineSocket {
         self.act(|s| s.close(Instant::now()));
     }
 
+    /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
         self.lock().is_closed()
     }

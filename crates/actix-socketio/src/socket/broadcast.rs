@@ -5,65 +5,44 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::adapter::{AckResult, AdapterError, BroadcastOptions, RemoteSocket, Room};
-use super::namespace::NsInner;
+use super::adapter::{Adapter, BroadcastOptions};
+use super::error::Error;
 use super::packet::{Packet, Payload};
-use super::socket::EmitError;
+use super::remote::RemoteSocket;
+use super::rooms::IntoRooms;
 
-/// What `to`, `in_` and `except` accept: one room or many.
-pub trait IntoRooms {
-    fn into_rooms(self) -> Vec<Room>;
-}
-
-impl IntoRooms for &str {
-    fn into_rooms(self) -> Vec<Room> {
-        vec![self.to_owned()]
-    }
-}
-
-impl IntoRooms for String {
-    fn into_rooms(self) -> Vec<Room> {
-        vec![self]
-    }
-}
-
-impl IntoRooms for &String {
-    fn into_rooms(self) -> Vec<Room> {
-        vec![self.clone()]
-    }
-}
-
-impl IntoRooms for Vec<String> {
-    fn into_rooms(self) -> Vec<Room> {
-        self
-    }
-}
-
-impl IntoRooms for Vec<&str> {
-    fn into_rooms(self) -> Vec<Room> {
-        self.into_iter().map(str::to_owned).collect()
-    }
-}
-
-impl<const N: usize> IntoRooms for [&str; N] {
-    fn into_rooms(self) -> Vec<Room> {
-        self.into_iter().map(str::to_owned).collect()
-    }
-}
-
-/// The default wait for broadcast acks when no `timeout` was set.
-const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A selection of sockets in one namespace, and what to do with them.
+/// A selection of sockets in one namespace, on every server, and what to do with them.
 #[derive(Clone)]
 pub struct BroadcastOperator {
-    ns: Arc<NsInner>,
+    adapter: Arc<dyn Adapter>,
+    nsp: Arc<str>,
     opts: BroadcastOptions,
+    /// The server's `ack_timeout`, used when no `timeout` was set.
+    ack_timeout: Duration,
+}
+
+impl std::fmt::Debug for BroadcastOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastOperator")
+            .field("nsp", &self.nsp)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BroadcastOperator {
-    pub(crate) fn new(ns: Arc<NsInner>, opts: BroadcastOptions) -> Self {
-        BroadcastOperator { ns, opts }
+    pub(crate) fn new(
+        adapter: Arc<dyn Adapter>,
+        nsp: Arc<str>,
+        opts: BroadcastOptions,
+        ack_timeout: Duration,
+    ) -> Self {
+        BroadcastOperator {
+            adapter,
+            nsp,
+            opts,
+            ack_timeout,
+        }
     }
 
     /// Adds rooms to target (a socket in any of them is selected).
@@ -83,7 +62,11 @@ impl BroadcastOperator {
 
     /// Leaves out the sockets in these rooms (a socket id is a room too).
     pub fn except(mut self, rooms: impl IntoRooms) -> Self {
-        self.opts.except.extend(rooms.into_rooms());
+        for room in rooms.into_rooms() {
+            if !self.opts.except.contains(&room) {
+                self.opts.except.push(room);
+            }
+        }
         self
     }
 
@@ -105,87 +88,107 @@ impl BroadcastOperator {
         self
     }
 
-    /// How long `emit_with_ack` waits for every ack.
+    /// How long `emit_with_ack` waits for every ack (the server's `ack_timeout` otherwise).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.opts.flags.timeout = Some(timeout);
         self
     }
 
+    /// The selection and flags so far.
     pub fn options(&self) -> &BroadcastOptions {
         &self.opts
     }
 
     /// Emits to every selected socket, with one argument.
-    pub fn emit(&self, event: &str, data: impl Serialize) -> Result<(), EmitError> {
+    pub fn emit(&self, event: &str, data: impl Serialize) -> Result<(), Error> {
         self.emit_payload(event, Payload::json(data)?)
     }
 
     /// Emits to every selected socket, with any arguments and attachments. The packet is
     /// encoded once for all of them.
-    pub fn emit_payload(&self, event: &str, payload: Payload) -> Result<(), EmitError> {
-        let packet = self.packet(event, payload);
-        Ok(self.ns.adapter().broadcast(&packet, &self.opts)?)
+    pub fn emit_payload(&self, event: &str, payload: Payload) -> Result<(), Error> {
+        let packet = self.packet(event, payload)?;
+        self.adapter.broadcast(packet, self.opts.clone())
     }
 
-    /// Emits to every selected socket and collects each one's ack (or its timeout).
+    /// Emits to every selected socket and collects each one's ack; with
+    /// [`Error::AckTimeout`] (the acks that came) if some did not answer in time.
     pub async fn emit_with_ack(
         &self,
         event: &str,
         data: impl Serialize,
-    ) -> Result<Vec<AckResult>, EmitError> {
+    ) -> Result<Vec<Payload>, Error> {
         self.emit_with_ack_payload(event, Payload::json(data)?)
             .await
     }
 
+    /// [`BroadcastOperator::emit_with_ack`] with any arguments and attachments.
     pub async fn emit_with_ack_payload(
         &self,
         event: &str,
         payload: Payload,
-    ) -> Result<Vec<AckResult>, EmitError> {
-        let timeout = self.opts.flags.timeout.unwrap_or(DEFAULT_ACK_TIMEOUT);
-        let packet = self.packet(event, payload);
-        Ok(self
-            .ns
-            .adapter()
-            .broadcast_with_ack(packet, &self.opts, timeout)
-            .await?)
+    ) -> Result<Vec<Payload>, Error> {
+        let timeout = self.opts.flags.timeout.unwrap_or(self.ack_timeout);
+        let packet = self.packet(event, payload)?;
+        self.adapter
+            .broadcast_with_ack(packet, self.opts.clone(), timeout)
+            .await
     }
 
-    /// The selected sockets, across the cluster.
-    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
-        self.ns.adapter().fetch_sockets(&self.opts).await
+    /// The selected sockets, on every server; each can be acted on wherever it is.
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, Error> {
+        let found = self.adapter.fetch_sockets(self.opts.clone()).await?;
+        Ok(found
+            .into_iter()
+            .map(|info| RemoteSocket::new(self.adapter.clone(), self.nsp.clone(), info))
+            .collect())
     }
 
-    /// Makes the selected sockets join `rooms`.
-    pub async fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
-        self.ns
-            .adapter()
-            .add_sockets(&self.opts, rooms.into_rooms())
+    /// Makes the selected sockets join `rooms`. Every socket that may joins; a local
+    /// socket over its room limit joins none of them and its refusal is returned
+    /// ([`Error::TooManyRooms`]), as [`Socket::join`](super::Socket::join) returns it.
+    pub async fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), Error> {
+        self.adapter
+            .add_sockets(self.opts.clone(), rooms.into_rooms())
             .await
     }
 
     /// Makes the selected sockets leave `rooms`.
-    pub async fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
-        self.ns
-            .adapter()
-            .del_sockets(&self.opts, rooms.into_rooms())
+    pub async fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), Error> {
+        self.adapter
+            .del_sockets(self.opts.clone(), rooms.into_rooms())
             .await
     }
 
     /// Disconnects the selected sockets (and with `close`, their connections).
-    pub async fn disconnect_sockets(&self, close: bool) -> Result<(), AdapterError> {
-        self.ns
-            .adapter()
-            .disconnect_sockets(&self.opts, close)
+    pub async fn disconnect_sockets(&self, close: bool) -> Result<(), Error> {
+        self.adapter
+            .disconnect_sockets(self.opts.clone(), close)
             .await
     }
 
-    fn packet(&self, event: &str, payload: Payload) -> Packet {
-        Packet::Event {
-            nsp: self.ns.name().to_owned(),
+    /// Sends an event to the namespace on every other server and collects each server's
+    /// answer, within this operator's timeout (the server's `ack_timeout` otherwise). Rooms
+    /// and flags other than the timeout do not apply to server-side events.
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        data: impl Serialize,
+    ) -> Result<Vec<Payload>, Error> {
+        Error::unless_reserved(event)?;
+        let timeout = self.opts.flags.timeout.unwrap_or(self.ack_timeout);
+        self.adapter
+            .server_side_emit(event.to_owned(), Payload::json(data)?, Some(timeout))
+            .await
+    }
+
+    fn packet(&self, event: &str, payload: Payload) -> Result<Packet, Error> {
+        Error::unless_reserved(event)?;
+        Ok(Packet::Event {
+            nsp: self.nsp.to_string(),
             event: event.to_owned(),
             payload,
             id: None,
-        }
+        })
     }
 }

@@ -3,17 +3,28 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::{json, Value};
 
+use super::error::DisconnectReason;
 use super::handshake::Handshake;
 use super::namespace::Namespace;
+use super::namespaces::Namespaces;
 use super::packet::{Decoder, Packet, ParseError};
-use super::server::{ClientLimits, ServerInner};
-use super::socket::{run_local, DisconnectReason, Socket};
+use super::socket::{Connection, Socket};
+use super::task::run_local;
 use crate::engine::{self, CloseReason, EngineSocket};
 use crate::sync::lock;
+
+/// The limits each connection enforces, from [`SocketIoConfig`](super::SocketIoConfig).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientLimits {
+    pub(crate) connect_timeout: std::time::Duration,
+    pub(crate) max_attachments: usize,
+    pub(crate) max_attachment_bytes: usize,
+    pub(crate) attachment_timeout: std::time::Duration,
+}
 
 pub(crate) struct ClientInner {
     engine: EngineSocket,
@@ -71,7 +82,7 @@ impl Client {
     }
 
     /// An Engine.IO message from the client.
-    pub(crate) fn on_message(&self, server: &ServerInner, message: engine::Data) {
+    pub(crate) fn on_message(&self, namespaces: &Namespaces, message: engine::Data) {
         let decoded = self.decode(message);
         let packet = match decoded {
             Ok(Some(packet)) => packet,
@@ -83,7 +94,7 @@ impl Client {
         let socket = self.socket(packet.nsp());
         match (packet, socket) {
             (Packet::Connect { nsp, data }, None) => {
-                self.connect(server, nsp, data.unwrap_or_else(|| json!({})))
+                self.connect(namespaces, nsp, data.unwrap_or_else(|| json!({})))
             }
             (Packet::Disconnect { .. }, Some(socket)) => {
                 socket.cleanup(DisconnectReason::ClientNamespaceDisconnect);
@@ -157,14 +168,7 @@ impl Client {
         let reason = if self.0.parse_error.load(Ordering::Acquire) {
             DisconnectReason::ParseError
         } else {
-            match reason {
-                CloseReason::TransportClose => DisconnectReason::TransportClose,
-                CloseReason::TransportError => DisconnectReason::TransportError,
-                CloseReason::PingTimeout => DisconnectReason::PingTimeout,
-                CloseReason::ForcedClose => DisconnectReason::ForcedClose,
-                CloseReason::BufferFull => DisconnectReason::BufferFull,
-                CloseReason::ServerShutdown => DisconnectReason::ServerShuttingDown,
-            }
+            DisconnectReason::from(reason)
         };
         for socket in sockets {
             socket.cleanup(reason);
@@ -188,21 +192,20 @@ impl Client {
         self.0.engine.send_many(packet.encode());
     }
 
-    fn connect(&self, server: &ServerInner, nsp: String, auth: Value) {
-        let Some(ns) = server.namespace(&nsp) else {
+    fn connect(&self, namespaces: &Namespaces, nsp: String, auth: Value) {
+        let Some(ns) = namespaces.lookup(&nsp) else {
             self.send(&Packet::ConnectError {
                 nsp,
                 data: json!({"message": "Invalid namespace"}),
             });
             return;
         };
-        let socket = Socket::new(
-            engine::generate_id(),
-            ns.0.clone(),
+        let connection = Arc::downgrade(&self.0) as Weak<dyn Connection>;
+        let socket = ns.0.new_socket(
+            engine::generate_id().into(),
+            connection,
             self.0.engine.clone(),
-            Arc::downgrade(&self.0),
             Handshake::new(&self.0.engine, auth),
-            self.0.limits.max_rooms_per_socket,
         );
         let middleware = ns.0.handlers.middleware();
         if middleware.is_empty() {
@@ -212,7 +215,7 @@ impl Client {
         let client = self.clone();
         run_local(async move {
             for step in middleware {
-                if let Err(refusal) = step.call(socket.clone()).await {
+                if let Err(refusal) = step(socket.clone()).await {
                     client.send(&Packet::ConnectError {
                         nsp: ns.name().to_owned(),
                         data: refusal.to_json(),
@@ -238,28 +241,24 @@ impl Client {
         if let Some(timer) = lock(&self.0.connect_timer).take() {
             timer.abort();
         }
-        ns.0.insert(socket.clone());
-        ns.0.adapter()
-            .add_all(socket.id(), &[socket.id().to_owned()]);
+        ns.0.insert(&socket);
         socket.set_connected();
         let _ = socket.send_packet(&Packet::Connect {
             nsp: ns.name().to_owned(),
             data: Some(json!({ "sid": socket.id() })),
         });
         for handler in ns.0.handlers.connect_handlers() {
-            handler.call(socket.clone());
+            handler(socket.clone());
         }
     }
 }
 
-impl ClientInner {
-    /// A socket of this connection left its namespace.
-    pub(crate) fn remove(&self, nsp: &str) {
+impl Connection for ClientInner {
+    fn remove(&self, nsp: &str) {
         lock(&self.state).sockets.remove(nsp);
     }
 
-    /// The sockets of this connection, one per joined namespace.
-    pub(crate) fn sockets(&self) -> Vec<Socket> {
+    fn sockets(&self) -> Vec<Socket> {
         lock(&self.state).sockets.values().cloned().collect()
     }
 }

@@ -5,7 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::cookie::Cookie;
 use actix_web::http::header::{self, HeaderMap};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::engine::{EngineSocket, RequestInfo};
 
@@ -67,9 +68,10 @@ impl Handshake {
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
-    /// The request came over TLS.
+    /// The request came over a TLS listener of this server (behind a TLS proxy it did
+    /// not: see the proxy's headers).
     pub fn secure(&self) -> bool {
-        self.request().uri.scheme_str() == Some("https")
+        self.request().secure
     }
 
     /// The request came from another origin than the host it was sent to.
@@ -110,8 +112,105 @@ impl Handshake {
             .unwrap_or_default()
     }
 
-    /// When the handshake was made.
-    pub fn time(&self) -> SystemTime {
-        UNIX_EPOCH + std::time::Duration::from_millis(self.issued())
+    /// The handshake as Node's adapters send it to each other, for `fetch_sockets`.
+    pub fn info(&self) -> HandshakeInfo {
+        let mut headers = Map::new();
+        for name in self.headers().keys() {
+            // Node joins repeated headers with ", " (`IncomingMessage.headers`).
+            let values: Vec<&str> = self
+                .headers()
+                .get_all(name)
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            headers.insert(name.as_str().to_owned(), Value::String(values.join(", ")));
+        }
+        let mut query = Map::new();
+        for (key, value) in self.query() {
+            query.entry(key).or_insert(Value::String(value));
+        }
+        HandshakeInfo {
+            headers: Value::Object(headers),
+            time: js_date_string(self.request().connected_at),
+            address: self.client_ip(),
+            xdomain: self.xdomain(),
+            secure: self.secure(),
+            issued: self.issued(),
+            url: self.url().to_owned(),
+            query: Value::Object(query),
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// A handshake in Node's shape (`socket.handshake`): what `fetch_sockets` returns for
+/// sockets of any server, ours or Node's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HandshakeInfo {
+    /// Header names (lower case) and their values.
+    pub headers: Value,
+    /// When the connection was made, as JavaScript's `Date.toString()` writes it.
+    pub time: String,
+    /// The client's address.
+    pub address: String,
+    /// The request carried an `Origin`.
+    pub xdomain: bool,
+    /// The request came over TLS.
+    pub secure: bool,
+    /// When the connection was made, in ms since the Unix epoch.
+    pub issued: u64,
+    /// Path and query of the first request.
+    pub url: String,
+    /// The query parameters.
+    pub query: Value,
+    /// The CONNECT packet's payload.
+    pub auth: Value,
+}
+
+/// `Date.prototype.toString()` in UTC, the time zone servers run in:
+/// `Tue Dec 01 2026 20:14:47 GMT+0000 (Coordinated Universal Time)`.
+fn js_date_string(time: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let (hour, minute, second) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{} {} {day:02} {year} {hour:02}:{minute:02}:{second:02} GMT+0000 (Coordinated Universal Time)",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn dates_read_as_javascript_writes_them() {
+        let at = |secs| super::js_date_string(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)");
+        // new Date(1796156087000).toString() with TZ=UTC
+        assert_eq!(
+            at(1_796_156_087),
+            "Tue Dec 01 2026 20:14:47 GMT+0000 (Coordinated Universal Time)"
+        );
+        // A leap day.
+        assert_eq!(
+            at(951_782_400),
+            "Tue Feb 29 2000 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
     }
 }

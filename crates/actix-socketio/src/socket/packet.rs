@@ -37,7 +37,9 @@ pub const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 10_000_000;
 /// refer to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Payload {
+    /// The JSON arguments; a binary one is a placeholder.
     pub args: Vec<Value>,
+    /// The attachments, by placeholder number.
     pub binary: Vec<Bytes>,
 }
 
@@ -53,6 +55,16 @@ impl Payload {
     /// One argument, serialized.
     pub fn json(arg: impl serde::Serialize) -> Result<Payload, serde_json::Error> {
         Ok(Payload::new(vec![serde_json::to_value(arg)?]))
+    }
+
+    /// The arguments decoded as `T`: from the only argument when there is exactly one,
+    /// else from the array of all of them (so a tuple takes several), `null` for none.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        match self.args.as_slice() {
+            [] => T::deserialize(&Value::Null),
+            [only] => T::deserialize(only),
+            many => T::deserialize(&Value::Array(many.to_vec())),
+        }
     }
 
     /// Appends a binary argument: a placeholder in `args` and the bytes in `binary`.
@@ -71,48 +83,77 @@ pub fn placeholder(num: usize) -> Value {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Packet {
     /// `0`: the client joins a namespace (data: auth), or the server accepts (`{"sid"}`).
-    Connect { nsp: String, data: Option<Value> },
+    Connect {
+        /// The namespace.
+        nsp: String,
+        /// Auth from the client, `{"sid"}` from the server.
+        data: Option<Value>,
+    },
     /// `1`: either side leaves a namespace.
-    Disconnect { nsp: String },
+    Disconnect {
+        /// The namespace.
+        nsp: String,
+    },
     /// `2`, or `5` with attachments: an event, with an ack id when an answer is wanted.
     Event {
+        /// The namespace.
         nsp: String,
+        /// The event name.
         event: String,
+        /// Its arguments.
         payload: Payload,
+        /// The ack id, when the sender waits for an answer.
         id: Option<u64>,
     },
     /// `3`, or `6` with attachments: the answer to an event.
     Ack {
+        /// The namespace.
         nsp: String,
+        /// The answer's arguments.
         payload: Payload,
+        /// The id of the event answered.
         id: u64,
     },
     /// `4`: the server refuses a namespace connection.
-    ConnectError { nsp: String, data: Value },
+    ConnectError {
+        /// The namespace.
+        nsp: String,
+        /// `{"message", "data"?}`.
+        data: Value,
+    },
 }
 
 /// Why a packet was refused. Any of them closes the connection that sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     #[error("unknown packet type")]
+    /// A type digit outside 0 to 6.
     UnknownType,
     #[error("illegal attachments count")]
+    /// An attachment count or placeholder out of range.
     IllegalAttachments,
     #[error("invalid ack id")]
+    /// An ack id that is not a number.
     InvalidAckId,
     #[error("invalid payload")]
+    /// JSON that is not what the packet type needs.
     InvalidPayload,
     #[error("unexpected binary message")]
+    /// A binary message no packet waits for.
     UnexpectedBinary,
     #[error("a binary packet is waiting for its attachments")]
+    /// A text message while a packet waits for attachments.
     AttachmentsPending,
     #[error("too many attachments")]
+    /// More attachments than `max_attachments`.
     TooManyAttachments,
     #[error("attachments too large")]
+    /// Attachments over `max_attachment_bytes`.
     AttachmentsTooLarge,
 }
 
 impl Packet {
+    /// The namespace the packet is for.
     pub fn nsp(&self) -> &str {
         match self {
             Packet::Connect { nsp, .. }
@@ -235,6 +276,7 @@ impl Default for Decoder {
 }
 
 impl Decoder {
+    /// A decoder with these bounds on what one packet may hold.
     pub fn new(max_attachments: usize, max_attachment_bytes: usize) -> Decoder {
         Decoder {
             partial: None,

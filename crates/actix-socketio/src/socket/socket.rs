@@ -1,265 +1,76 @@
 //! A socket: one client's connection to one namespace.
+//!
+//! Typed handler registration (`on`, `on_disconnect`, …) lives with the extractors in
+//! `handler.rs`; this file keeps the socket's state and what it does.
 
-use std::any::{Any, TypeId};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::task::{Context, Waker};
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::adapter::{BroadcastOptions, Room};
-use super::broadcast::{BroadcastOperator, IntoRooms};
-use super::client::ClientInner;
+use super::adapter::{Adapter, BroadcastOptions};
+use super::broadcast::BroadcastOperator;
+use super::error::{DisconnectReason, Error, MiddlewareError};
+use super::event::{AckSender, AckTarget, Event};
 use super::handshake::Handshake;
-use super::namespace::NsInner;
 use super::packet::{Packet, Payload};
+use super::rooms::{IntoRooms, Room, Sid};
+use super::state::TypeMap;
 use crate::engine::{EngineSocket, Frame, TransportKind};
 use crate::sync::{lock, read, write};
 
-/// Why a socket left its namespace; the names are the reasons Node reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DisconnectReason {
-    /// The client closed its connection, or it broke.
-    TransportClose,
-    /// The connection failed (protocol error on the Engine.IO level).
-    TransportError,
-    /// The client stopped answering pings.
-    PingTimeout,
-    /// The client sent a packet that could not be decoded.
-    ParseError,
-    /// The server disconnected the socket (`socket.disconnect()`).
-    ServerNamespaceDisconnect,
-    /// The client left the namespace (`socket.disconnect()` on the client).
-    ClientNamespaceDisconnect,
-    /// The server closed the whole connection.
-    ForcedClose,
-    /// The client stopped reading and its queue reached the engine's `max_buffered`.
-    BufferFull,
-    /// The server is closing every connection ([`SocketIo::close`](super::SocketIo::close)).
-    ServerShuttingDown,
-}
-
-impl DisconnectReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DisconnectReason::TransportClose => "transport close",
-            DisconnectReason::TransportError => "transport error",
-            DisconnectReason::PingTimeout => "ping timeout",
-            DisconnectReason::ParseError => "parse error",
-            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
-            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
-            DisconnectReason::ForcedClose => "forced close",
-            DisconnectReason::BufferFull => "outbound buffer full",
-            DisconnectReason::ServerShuttingDown => "server shutting down",
-        }
-    }
-}
-
-impl std::fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An emit that could not be sent.
-#[derive(Debug, thiserror::Error)]
-pub enum EmitError {
-    #[error("the socket is disconnected")]
-    Disconnected,
-    #[error("the data could not be serialized: {0}")]
-    Serialize(#[from] serde_json::Error),
-    #[error(transparent)]
-    Adapter(#[from] super::adapter::AdapterError),
-}
-
-/// A room join the server refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum JoinError {
-    /// The socket would be in more rooms than `max_rooms_per_socket`; it joined none.
-    #[error("a socket may be in at most {limit} rooms")]
-    TooManyRooms { limit: usize },
-}
-
-/// An ack that did not come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum AckError {
-    #[error("operation has timed out")]
-    Timeout,
-    #[error("the socket disconnected before it answered")]
-    Disconnected,
-    /// Nothing was sent: the data could not be serialized.
-    #[error("the data could not be serialized")]
-    Serialize,
-}
-
-/// A received event: its name, arguments, and the ack the client asked for, if any.
-#[derive(Debug)]
-pub struct Event {
-    name: String,
-    payload: Payload,
-    ack: Option<AckSender>,
-}
-
-impl Event {
-    pub(crate) fn new(name: String, payload: Payload, ack: Option<AckSender>) -> Event {
-        Event { name, payload, ack }
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The JSON arguments; binary ones are `{"_placeholder":true,"num":N}`.
-    pub fn args(&self) -> &[Value] {
-        &self.payload.args
-    }
-
-    /// The binary attachments, by placeholder number.
-    pub fn binary(&self) -> &[Bytes] {
-        &self.payload.binary
-    }
-
-    pub fn payload(&self) -> &Payload {
-        &self.payload
-    }
-
-    /// The arguments and attachments, for packet middleware that rewrites an event.
-    pub fn payload_mut(&mut self) -> &mut Payload {
-        &mut self.payload
-    }
-
-    /// The first argument, deserialized.
-    pub fn data<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(self.payload.args.first().unwrap_or(&Value::Null))
-    }
-
-    /// All arguments, deserialized as one sequence (a tuple, a `Vec`).
-    pub fn args_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(Value::Array(self.payload.args.clone()))
-    }
-
-    /// Whether the client waits for an ack.
-    pub fn wants_ack(&self) -> bool {
-        self.ack.is_some()
-    }
-
-    /// Takes the ack, to answer later or from another task.
-    pub fn take_ack(&mut self) -> Option<AckSender> {
-        self.ack.take()
-    }
-
-    /// Answers the client's ack with one argument; nothing happens if none was asked.
-    pub fn ack(&mut self, data: impl Serialize) -> Result<(), EmitError> {
-        match self.ack.take() {
-            Some(ack) => ack.send(data),
-            None => Ok(()),
-        }
-    }
-
-    pub fn into_parts(self) -> (String, Payload, Option<AckSender>) {
-        (self.name, self.payload, self.ack)
-    }
-}
-
-/// Answers one event's ack; dropped unused, the client's ack never fires.
-#[derive(Debug)]
-pub struct AckSender {
-    socket: Socket,
-    id: u64,
-}
-
-impl AckSender {
-    /// Answers with one argument.
-    pub fn send(self, data: impl Serialize) -> Result<(), EmitError> {
-        self.send_payload(Payload::json(data)?)
-    }
-
-    /// Answers with any arguments and attachments.
-    pub fn send_payload(self, payload: Payload) -> Result<(), EmitError> {
-        let packet = Packet::Ack {
-            nsp: self.socket.0.ns.name().to_owned(),
-            payload,
-            id: self.id,
-        };
-        self.socket.send_packet(&packet)
-    }
-}
-
-type BoxLocalFuture = Pin<Box<dyn Future<Output = ()>>>;
-
-/// Runs a handler's future: inline as far as it goes without waiting, then, if it waits,
-/// as a task on this worker. Handlers that do not wait cost no task, and a handler's
-/// first step runs in the order its packet arrived.
-pub(crate) fn run_local(future: impl Future<Output = ()> + 'static) {
-    let mut future: BoxLocalFuture = Box::pin(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    if future.as_mut().poll(&mut cx).is_pending() {
-        // The task's first poll registers a real waker.
-        actix_web::rt::spawn(future);
-    }
-}
-
-/// Handles one event: `|socket, event| async move { … }`.
-pub trait EventHandler: Send + Sync + 'static {
-    fn call(&self, socket: Socket, event: Event);
-}
-
-impl<F, Fut> EventHandler for F
-where
-    F: Fn(Socket, Event) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    fn call(&self, socket: Socket, event: Event) {
-        run_local(self(socket, event));
-    }
-}
-
-/// Handles a disconnection: `|socket, reason| async move { … }`.
-pub trait DisconnectHandler: Send + Sync + 'static {
-    fn call(&self, socket: Socket, reason: DisconnectReason);
-}
-
-impl<F, Fut> DisconnectHandler for F
-where
-    F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    fn call(&self, socket: Socket, reason: DisconnectReason) {
-        run_local(self(socket, reason));
-    }
-}
-
-/// Sees every incoming event before its handler (or every outgoing one): `|socket, name, payload|`.
+/// Sees every incoming event before its own handler (or every outgoing one):
+/// `|socket, name, payload|`.
 pub type AnyListener = Arc<dyn Fn(&Socket, &str, &Payload) + Send + Sync>;
 
 /// Inspects or rewrites an incoming event before any listener; an error drops the event
 /// and goes to the socket's error handlers.
-pub type PacketMiddleware =
-    Arc<dyn Fn(&Socket, &mut Event) -> Result<(), MiddlewareError> + Send + Sync>;
+pub type PacketMiddleware = Arc<dyn Fn(&Socket, &mut Event) -> Result<(), MiddlewareError> + Send + Sync>;
 
 /// Receives the errors of packet middleware.
 pub type ErrorHandler = Arc<dyn Fn(&Socket, &MiddlewareError) + Send + Sync>;
 
-/// A packet middleware refused an event.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct MiddlewareError(pub String);
+/// An event handler with its extractors already applied (see `handler.rs`).
+pub(crate) type EventFn = Arc<dyn Fn(Socket, Event) + Send + Sync>;
+
+/// A disconnect(ing) handler with its extractors already applied.
+pub(crate) type DisconnectFn = Arc<dyn Fn(Socket, DisconnectReason) + Send + Sync>;
+
+/// The namespace's side of a socket: it keeps the socket by id until told it left.
+pub(crate) trait SocketHome: Send + Sync {
+    fn remove(&self, sid: &str);
+}
+
+/// The Engine.IO connection's side: its sockets, one per namespace.
+pub(crate) trait Connection: Send + Sync {
+    fn remove(&self, nsp: &str);
+    fn sockets(&self) -> Vec<Socket>;
+}
+
+/// What every socket of a server shares: its limits and the application's state.
+pub(crate) struct SocketSettings {
+    /// Most rooms a socket may be in, its own not counted.
+    pub(crate) max_rooms: usize,
+    /// How long an ack is awaited unless a call says otherwise.
+    pub(crate) ack_timeout: Duration,
+    /// The application's state (`SocketIoBuilder::with_state`), read by handlers.
+    pub(crate) state: TypeMap,
+}
 
 #[derive(Default)]
-struct Handlers {
-    events: HashMap<String, Arc<dyn EventHandler>>,
+pub(crate) struct Handlers {
+    pub(crate) events: HashMap<String, EventFn>,
     any: Vec<AnyListener>,
     any_outgoing: Vec<AnyListener>,
     middleware: Vec<PacketMiddleware>,
-    disconnect: Vec<Arc<dyn DisconnectHandler>>,
+    pub(crate) disconnecting: Vec<DisconnectFn>,
+    pub(crate) disconnect: Vec<DisconnectFn>,
     error: Vec<ErrorHandler>,
 }
 
@@ -269,62 +80,121 @@ struct Acks {
     waiting: HashMap<u64, oneshot::Sender<Payload>>,
 }
 
+/// Where a socket is in its life; it only moves forward.
+const JOINING: u8 = 0;
+const CONNECTED: u8 = 1;
+const GONE: u8 = 2;
+
 /// One client's connection to one namespace. Cheap to clone; usable from any thread.
+///
+/// A socket is freed once it has disconnected and nothing outside holds it: its handler
+/// tables, listeners and extensions are dropped at the disconnect, so handlers that
+/// capture their own socket do not keep it alive. Hold a [`WeakSocket`] to refer to a
+/// socket without keeping it.
 #[derive(Clone)]
 pub struct Socket(pub(crate) Arc<SocketInner>);
 
+/// A socket that is not kept alive by this reference.
+#[derive(Clone)]
+pub struct WeakSocket(Weak<SocketInner>);
+
+impl WeakSocket {
+    /// The socket, if something else still holds it.
+    pub fn upgrade(&self) -> Option<Socket> {
+        self.0.upgrade().map(Socket)
+    }
+}
+
 pub(crate) struct SocketInner {
-    id: String,
-    pub(crate) ns: Arc<NsInner>,
-    engine: EngineSocket,
+    id: Sid,
+    nsp: Arc<str>,
+    adapter: Arc<dyn Adapter>,
+    /// The namespace, told when the socket leaves.
+    home: Arc<dyn SocketHome>,
     /// The connection this socket belongs to, to leave it on disconnect.
-    client: Weak<ClientInner>,
+    connection: Weak<dyn Connection>,
+    engine: EngineSocket,
     handshake: Handshake,
+    settings: Arc<SocketSettings>,
     handlers: RwLock<Handlers>,
     /// Set once an `on_any_outgoing` listener is added: every receiver of a broadcast checks
     /// it, and almost none has one, so the check must not take the handlers lock.
     has_outgoing_listeners: AtomicBool,
     acks: Mutex<Acks>,
-    connected: AtomicBool,
-    /// Most rooms the socket may be in, its own not counted.
-    max_rooms: usize,
+    /// JOINING, CONNECTED or GONE.
+    life: AtomicU8,
     /// Makes count-then-add one step, so concurrent joins cannot pass the limit together.
     joining: Mutex<()>,
     /// Typed per-socket state of the application.
-    extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    extensions: Mutex<TypeMap>,
+    /// JSON data of the application, visible to other servers (`socket.data` in Node).
+    data: Mutex<Value>,
 }
 
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Socket")
             .field("id", &self.0.id)
-            .field("nsp", &self.0.ns.name())
+            .field("nsp", &self.0.nsp)
             .finish_non_exhaustive()
     }
 }
 
+/// Emits with an ack timeout of its own: [`Socket::timeout`].
+#[derive(Debug)]
+pub struct TimedSocket<'a> {
+    socket: &'a Socket,
+    timeout: Duration,
+}
+
+impl TimedSocket<'_> {
+    /// [`Socket::emit_with_ack`], waiting at most this timeout.
+    pub fn emit_with_ack<T: DeserializeOwned>(
+        &self,
+        event: &str,
+        data: impl Serialize,
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        self.socket.ack_future(event, Payload::json(data), self.timeout)
+    }
+
+    /// [`Socket::emit_with_ack_payload`], waiting at most this timeout.
+    pub fn emit_with_ack_payload(
+        &self,
+        event: &str,
+        payload: Payload,
+    ) -> impl Future<Output = Result<Payload, Error>> + Send + 'static {
+        self.socket.ack_payload_future(event, Ok(payload), self.timeout)
+    }
+}
+
 impl Socket {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        id: String,
-        ns: Arc<NsInner>,
+        id: Sid,
+        nsp: Arc<str>,
+        adapter: Arc<dyn Adapter>,
+        home: Arc<dyn SocketHome>,
+        connection: Weak<dyn Connection>,
         engine: EngineSocket,
-        client: Weak<ClientInner>,
         handshake: Handshake,
-        max_rooms: usize,
+        settings: Arc<SocketSettings>,
     ) -> Socket {
         Socket(Arc::new(SocketInner {
             id,
-            ns,
+            nsp,
+            adapter,
+            home,
+            connection,
             engine,
-            client,
             handshake,
+            settings,
             handlers: RwLock::new(Handlers::default()),
             has_outgoing_listeners: AtomicBool::new(false),
             acks: Mutex::new(Acks::default()),
-            connected: AtomicBool::new(false),
-            max_rooms,
+            life: AtomicU8::new(JOINING),
             joining: Mutex::new(()),
-            extensions: Mutex::new(HashMap::new()),
+            extensions: Mutex::new(TypeMap::default()),
+            data: Mutex::new(Value::Null),
         }))
     }
 
@@ -333,11 +203,16 @@ impl Socket {
         &self.0.id
     }
 
-    /// The namespace name.
-    pub fn nsp(&self) -> &str {
-        self.0.ns.name()
+    pub(crate) fn sid(&self) -> &Sid {
+        &self.0.id
     }
 
+    /// The namespace name.
+    pub fn nsp(&self) -> &str {
+        &self.0.nsp
+    }
+
+    /// The request that opened the connection, and the CONNECT auth.
     pub fn handshake(&self) -> &Handshake {
         &self.0.handshake
     }
@@ -347,37 +222,86 @@ impl Socket {
         self.0.engine.transport()
     }
 
+    /// Whether the socket is in its namespace (it joined and has not left).
     pub fn connected(&self) -> bool {
-        self.0.connected.load(Ordering::Acquire)
+        self.0.life.load(Ordering::Acquire) == CONNECTED
     }
 
-    fn handlers_mut(&self) -> std::sync::RwLockWriteGuard<'_, Handlers> {
-        write(&self.0.handlers)
+    fn gone(&self) -> bool {
+        self.0.life.load(Ordering::Acquire) == GONE
+    }
+
+    /// A reference that does not keep the socket alive.
+    pub fn downgrade(&self) -> WeakSocket {
+        WeakSocket(Arc::downgrade(&self.0))
+    }
+
+    /// The underlying Engine.IO connection.
+    pub fn engine(&self) -> &EngineSocket {
+        &self.0.engine
+    }
+
+    /// The namespace's adapter.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.0.adapter
+    }
+
+    /// Changes the handler tables, unless the socket is gone: what is registered after the
+    /// disconnect would never run and could hold the socket for ever.
+    pub(crate) fn with_handlers(&self, change: impl FnOnce(&mut Handlers)) {
+        if !self.gone() {
+            change(&mut write(&self.0.handlers));
+        }
     }
 
     fn handlers(&self) -> std::sync::RwLockReadGuard<'_, Handlers> {
         read(&self.0.handlers)
     }
 
-    /// Handles the event `name`; a later handler for the same name replaces this one.
-    pub fn on(&self, name: impl Into<String>, handler: impl EventHandler) {
-        self.handlers_mut()
-            .events
-            .insert(name.into(), Arc::new(handler));
+    /// Removes the handler of the event `name`.
+    pub fn off(&self, name: &str) {
+        self.with_handlers(|h| {
+            h.events.remove(name);
+        });
     }
 
-    /// Sees every incoming event, before its own handler.
+    /// Sees every incoming event, before its own handler (`socket.onAny`).
     pub fn on_any(&self, listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static) {
-        self.handlers_mut().any.push(Arc::new(listener));
+        self.with_handlers(|h| h.any.push(Arc::new(listener)));
     }
 
-    /// Sees every event this socket emits.
+    /// [`Socket::on_any`], before the listeners already there (`socket.prependAny`).
+    pub fn prepend_any(&self, listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static) {
+        self.with_handlers(|h| h.any.insert(0, Arc::new(listener)));
+    }
+
+    /// Removes every [`Socket::on_any`] listener (`socket.offAny()`).
+    pub fn off_any(&self) {
+        self.with_handlers(|h| h.any.clear());
+    }
+
+    /// Sees every event this socket emits, broadcasts to it included (`socket.onAnyOutgoing`).
     pub fn on_any_outgoing(
         &self,
         listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static,
     ) {
-        self.handlers_mut().any_outgoing.push(Arc::new(listener));
+        self.with_handlers(|h| h.any_outgoing.push(Arc::new(listener)));
         self.0.has_outgoing_listeners.store(true, Ordering::Release);
+    }
+
+    /// [`Socket::on_any_outgoing`], before the listeners already there.
+    pub fn prepend_any_outgoing(
+        &self,
+        listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static,
+    ) {
+        self.with_handlers(|h| h.any_outgoing.insert(0, Arc::new(listener)));
+        self.0.has_outgoing_listeners.store(true, Ordering::Release);
+    }
+
+    /// Removes every [`Socket::on_any_outgoing`] listener.
+    pub fn off_any_outgoing(&self) {
+        self.with_handlers(|h| h.any_outgoing.clear());
+        self.0.has_outgoing_listeners.store(false, Ordering::Release);
     }
 
     /// Runs before every incoming event's listeners; may change it or refuse it.
@@ -385,38 +309,62 @@ impl Socket {
         &self,
         middleware: impl Fn(&Socket, &mut Event) -> Result<(), MiddlewareError> + Send + Sync + 'static,
     ) {
-        self.handlers_mut().middleware.push(Arc::new(middleware));
+        self.with_handlers(|h| h.middleware.push(Arc::new(middleware)));
     }
 
     /// Receives the errors of packet middleware.
     pub fn on_error(&self, handler: impl Fn(&Socket, &MiddlewareError) + Send + Sync + 'static) {
-        self.handlers_mut().error.push(Arc::new(handler));
+        self.with_handlers(|h| h.error.push(Arc::new(handler)));
     }
 
-    pub fn on_disconnect(&self, handler: impl DisconnectHandler) {
-        self.handlers_mut().disconnect.push(Arc::new(handler));
-    }
-
-    /// Stores typed state on the socket, replacing any value of the same type.
-    pub fn insert_extension<T: Any + Send + Sync>(&self, value: T) {
-        lock(&self.0.extensions).insert(TypeId::of::<T>(), Box::new(value));
+    /// Stores typed state on the socket, replacing any value of the same type. Extensions
+    /// are dropped when the socket disconnects, once its disconnect handlers have started.
+    pub fn insert_extension<T: Send + Sync + 'static>(&self, value: T) {
+        if !self.gone() {
+            lock(&self.0.extensions).insert(value);
+        }
     }
 
     /// A copy of the typed state of type `T`.
-    pub fn extension<T: Any + Send + Sync + Clone>(&self) -> Option<T> {
-        lock(&self.0.extensions)
-            .get(&TypeId::of::<T>())
-            .and_then(|v| v.downcast_ref::<T>())
-            .cloned()
+    pub fn extension<T: Send + Sync + Clone + 'static>(&self) -> Option<T> {
+        lock(&self.0.extensions).get::<T>().map(|v| T::clone(&v))
+    }
+
+    /// Removes the typed state of type `T`.
+    pub fn remove_extension<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        lock(&self.0.extensions).remove::<T>()
+    }
+
+    /// The application's state of type `T`, as given to the server.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.0.settings.state.get::<T>()
+    }
+
+    /// The application's JSON data on the socket (`null` until set); other servers of a
+    /// cluster see it in `fetch_sockets`.
+    pub fn data(&self) -> Value {
+        lock(&self.0.data).clone()
+    }
+
+    /// [`Socket::data`], decoded.
+    pub fn data_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        T::deserialize(&*lock(&self.0.data)).map_err(Error::Decode)
+    }
+
+    /// Replaces the socket's JSON data.
+    pub fn set_data(&self, data: impl Serialize) -> Result<(), Error> {
+        *lock(&self.0.data) = serde_json::to_value(data)?;
+        Ok(())
     }
 
     /// Emits an event with one argument.
-    pub fn emit(&self, event: &str, data: impl Serialize) -> Result<(), EmitError> {
+    pub fn emit(&self, event: &str, data: impl Serialize) -> Result<(), Error> {
         self.emit_payload(event, Payload::json(data)?)
     }
 
     /// Emits an event with any arguments and binary attachments.
-    pub fn emit_payload(&self, event: &str, payload: Payload) -> Result<(), EmitError> {
+    pub fn emit_payload(&self, event: &str, payload: Payload) -> Result<(), Error> {
+        Error::unless_reserved(event)?;
         self.notify_outgoing(event, &payload);
         self.send_packet(&Packet::Event {
             nsp: self.nsp().to_owned(),
@@ -426,29 +374,83 @@ impl Socket {
         })
     }
 
-    /// Emits an event and waits for the client's ack, at most `timeout`.
-    pub fn emit_with_ack(
+    /// Emits an event and waits for the client's ack (its first argument, decoded), at most
+    /// the server's `ack_timeout`; [`Socket::timeout`] sets another.
+    pub fn emit_with_ack<T: DeserializeOwned>(
         &self,
         event: &str,
         data: impl Serialize,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<Payload, AckError>> + Send + 'static {
-        let pending = Payload::json(data).map(|p| self.emit_with_ack_payload(event, p, timeout));
-        async move {
-            match pending {
-                Ok(ack) => ack.await,
-                Err(_) => Err(AckError::Serialize),
-            }
-        }
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        self.ack_future(event, Payload::json(data), self.0.settings.ack_timeout)
     }
 
-    /// [`Socket::emit_with_ack`] with any arguments and attachments.
+    /// [`Socket::emit_with_ack`] with any arguments and attachments; the whole ack comes
+    /// back.
     pub fn emit_with_ack_payload(
         &self,
         event: &str,
         payload: Payload,
+    ) -> impl Future<Output = Result<Payload, Error>> + Send + 'static {
+        self.ack_payload_future(event, Ok(payload), self.0.settings.ack_timeout)
+    }
+
+    /// Emits with acks that wait at most `timeout`: `socket.timeout(d).emit_with_ack(…)`.
+    pub fn timeout(&self, timeout: Duration) -> TimedSocket<'_> {
+        TimedSocket {
+            socket: self,
+            timeout,
+        }
+    }
+
+    fn ack_future<T: DeserializeOwned>(
+        &self,
+        event: &str,
+        payload: Result<Payload, serde_json::Error>,
         timeout: Duration,
-    ) -> impl Future<Output = Result<Payload, AckError>> + Send + 'static {
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        let ack = self.ack_payload_future(event, payload, timeout);
+        async move {
+            let payload = ack.await?;
+            T::deserialize(payload.args.first().unwrap_or(&Value::Null)).map_err(Error::Decode)
+        }
+    }
+
+    fn ack_payload_future(
+        &self,
+        event: &str,
+        payload: Result<Payload, serde_json::Error>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Payload, Error>> + Send + 'static {
+        let waiting = payload
+            .map_err(Error::Serialize)
+            .and_then(|payload| {
+                Error::unless_reserved(event)?;
+                Ok(payload)
+            })
+            .map(|payload| self.send_with_ack(event, payload));
+        let socket = self.downgrade();
+        async move {
+            let (id, answer) = waiting?;
+            match tokio::time::timeout(timeout, answer).await {
+                Ok(Ok(payload)) => Ok(payload),
+                Ok(Err(_)) => Err(Error::Disconnected),
+                Err(_) => {
+                    if let Some(socket) = socket.upgrade() {
+                        lock(&socket.0.acks).waiting.remove(&id);
+                    }
+                    Err(Error::Timeout)
+                }
+            }
+        }
+    }
+
+    /// Sends an EVENT with a fresh ack id; the receiver gets the answer (dropped if the
+    /// socket leaves first).
+    pub(crate) fn send_with_ack(
+        &self,
+        event: &str,
+        payload: Payload,
+    ) -> (u64, oneshot::Receiver<Payload>) {
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut acks = lock(&self.0.acks);
@@ -464,27 +466,21 @@ impl Socket {
             payload,
             id: Some(id),
         });
-        let socket = self.clone();
-        async move {
-            if sent.is_err() {
-                lock(&socket.0.acks).waiting.remove(&id);
-                return Err(AckError::Disconnected);
-            }
-            match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(payload)) => Ok(payload),
-                Ok(Err(_)) => Err(AckError::Disconnected),
-                Err(_) => {
-                    lock(&socket.0.acks).waiting.remove(&id);
-                    Err(AckError::Timeout)
-                }
-            }
+        if sent.is_err() {
+            // Dropping the sender answers the receiver with "disconnected".
+            lock(&self.0.acks).waiting.remove(&id);
         }
+        (id, rx)
+    }
+
+    /// Whether an `on_any_outgoing` listener is set: without one, a broadcast only queues.
+    pub(crate) fn has_outgoing_listeners(&self) -> bool {
+        self.0.has_outgoing_listeners.load(Ordering::Acquire)
     }
 
     /// Tells the `on_any_outgoing` listeners; broadcasts call it too (as Node's adapter does).
     pub(crate) fn notify_outgoing(&self, event: &str, payload: &Payload) {
-        // Runs for every receiver of a broadcast: the common case (no listener) copies nothing.
-        if !self.0.has_outgoing_listeners.load(Ordering::Acquire) {
+        if !self.has_outgoing_listeners() {
             return;
         }
         let listeners = self.handlers().any_outgoing.clone();
@@ -493,11 +489,11 @@ impl Socket {
         }
     }
 
-    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), Error> {
         if self.send_frames(packet.encode(), false) {
             Ok(())
         } else {
-            Err(EmitError::Disconnected)
+            Err(Error::Disconnected)
         }
     }
 
@@ -519,40 +515,31 @@ impl Socket {
     }
 
     /// Joins `rooms`, or none of them if that would put the socket in more rooms than
-    /// `max_rooms_per_socket` (its own room not counted).
-    pub fn try_join(&self, rooms: impl IntoRooms) -> Result<(), JoinError> {
+    /// `max_rooms_per_socket` (its own room not counted): then [`Error::TooManyRooms`].
+    pub fn join(&self, rooms: impl IntoRooms) -> Result<(), Error> {
         let mut rooms = rooms.into_rooms();
         let _joining = lock(&self.0.joining);
-        let adapter = self.0.ns.adapter();
-        let current: HashSet<Room> = adapter.socket_rooms(self.id()).into_iter().collect();
-        let joined = current.len() - usize::from(current.contains(self.id()));
+        let current = self.rooms();
+        let joined = current.len() - usize::from(current.iter().any(|r| **r == *self.0.id));
         rooms.sort_unstable();
         rooms.dedup();
         rooms.retain(|room| !current.contains(room));
-        if joined + rooms.len() > self.0.max_rooms {
-            return Err(JoinError::TooManyRooms {
-                limit: self.0.max_rooms,
-            });
+        let limit = self.0.settings.max_rooms;
+        if joined + rooms.len() > limit {
+            return Err(Error::TooManyRooms { limit });
         }
-        adapter.add_all(self.id(), &rooms);
+        self.0.adapter.add_all(&self.0.id, &rooms);
         Ok(())
     }
 
-    /// [`Socket::try_join`] for callers that do not look at the answer: a refusal is
-    /// logged.
-    pub fn join(&self, rooms: impl IntoRooms) {
-        if let Err(error) = self.try_join(rooms) {
-            log::warn!("socket {} joins no room: {error}", self.id());
-        }
-    }
-
-    pub fn leave(&self, room: &str) {
-        self.0.ns.adapter().del(self.id(), room);
+    /// Leaves `rooms`.
+    pub fn leave(&self, rooms: impl IntoRooms) {
+        self.0.adapter.del(&self.0.id, &rooms.into_rooms());
     }
 
     /// The rooms this socket is in, its own id included.
     pub fn rooms(&self) -> Vec<Room> {
-        self.0.ns.adapter().socket_rooms(self.id())
+        self.0.adapter.socket_rooms(&self.0.id)
     }
 
     /// A broadcast to `rooms`, without this socket.
@@ -560,14 +547,26 @@ impl Socket {
         self.broadcast().to(rooms)
     }
 
+    /// Same as [`Socket::to`].
+    pub fn in_(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// A broadcast to the whole namespace but the sockets in `rooms`, without this socket.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().except(rooms)
+    }
+
     /// A broadcast to the whole namespace, without this socket.
     pub fn broadcast(&self) -> BroadcastOperator {
         BroadcastOperator::new(
-            self.0.ns.clone(),
+            self.0.adapter.clone(),
+            self.0.nsp.clone(),
             BroadcastOptions {
                 except: vec![self.id().to_owned()],
                 ..BroadcastOptions::default()
             },
+            self.0.settings.ack_timeout,
         )
     }
 
@@ -582,9 +581,9 @@ impl Socket {
         if close {
             let siblings = self
                 .0
-                .client
+                .connection
                 .upgrade()
-                .map(|client| client.sockets())
+                .map(|connection| connection.sockets())
                 .unwrap_or_default();
             for socket in siblings {
                 socket.leave_namespace();
@@ -609,35 +608,46 @@ impl Socket {
     }
 
     pub(crate) fn set_connected(&self) {
-        self.0.connected.store(true, Ordering::Release);
+        let _ = self
+            .0
+            .life
+            .compare_exchange(JOINING, CONNECTED, Ordering::AcqRel, Ordering::Acquire);
     }
 
-    /// Leaves everything behind: client, namespace, rooms, pending acks; then tells the
-    /// disconnect handlers. Runs once.
+    /// Leaves everything behind, as Node's `_onclose`: `disconnecting` handlers (rooms still
+    /// readable), then rooms, namespace, connection and pending acks, then `disconnect`
+    /// handlers; then the handler tables and extensions are dropped, so nothing the
+    /// application registered keeps the socket alive. Runs once.
     pub(crate) fn cleanup(&self, reason: DisconnectReason) {
-        if !self.0.connected.swap(false, Ordering::AcqRel) {
+        if self.0.life.swap(GONE, Ordering::AcqRel) != CONNECTED {
             return;
         }
-        if let Some(client) = self.0.client.upgrade() {
-            client.remove(self.nsp());
+        let disconnecting = self.handlers().disconnecting.clone();
+        for handler in disconnecting {
+            handler(self.clone(), reason);
         }
-        self.0.ns.remove(self.id());
-        self.0.ns.adapter().del_all(self.id());
-        // Dropping the senders wakes every ack waiter with `Disconnected`.
-        lock(&self.0.acks).waiting.clear();
-        let handlers = self.handlers().disconnect.clone();
-        for handler in handlers {
-            handler.call(self.clone(), reason);
+        if let Some(connection) = self.0.connection.upgrade() {
+            connection.remove(self.nsp());
         }
+        self.0.home.remove(self.id());
+        self.0.adapter.del_all(self.id());
+        // Dropping the senders wakes every ack waiter with "disconnected".
+        let acks = std::mem::take(&mut lock(&self.0.acks).waiting);
+        drop(acks);
+        let disconnect = self.handlers().disconnect.clone();
+        for handler in disconnect {
+            handler(self.clone(), reason);
+        }
+        // Taken out under the locks, dropped outside them: a value's drop may use the socket.
+        let handlers = std::mem::take(&mut *write(&self.0.handlers));
+        let extensions = lock(&self.0.extensions).take();
+        drop((handlers, extensions));
     }
 
     /// An EVENT from the client: middleware, catch-all listeners, then its handler.
     pub(crate) fn dispatch_event(&self, name: String, payload: Payload, id: Option<u64>) {
-        let ack = id.map(|id| AckSender {
-            socket: self.clone(),
-            id,
-        });
-        let mut event = Event::new(name, payload, ack);
+        let target: Weak<dyn AckTarget> = Arc::downgrade(&self.0) as Weak<dyn AckTarget>;
+        let mut event = Event::new(name, payload, AckSender::new(target, id));
         let (middleware, any, handler) = {
             let handlers = self.handlers();
             (
@@ -659,7 +669,7 @@ impl Socket {
             listener(self, event.name(), event.payload());
         }
         if let Some(handler) = handler {
-            handler.call(self.clone(), event);
+            handler(self.clone(), event);
         }
     }
 
@@ -669,9 +679,22 @@ impl Socket {
             let _ = waiter.send(payload);
         }
     }
+}
 
-    /// The underlying Engine.IO connection.
-    pub fn engine(&self) -> &EngineSocket {
-        &self.0.engine
+impl AckTarget for SocketInner {
+    fn send_ack(&self, id: u64, payload: Payload) -> Result<(), Error> {
+        if self.life.load(Ordering::Acquire) != CONNECTED {
+            return Err(Error::Disconnected);
+        }
+        let packet = Packet::Ack {
+            nsp: self.nsp.to_string(),
+            payload,
+            id,
+        };
+        if self.engine.send_many(packet.encode()) {
+            Ok(())
+        } else {
+            Err(Error::Disconnected)
+        }
     }
 }

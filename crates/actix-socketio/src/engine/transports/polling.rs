@@ -11,7 +11,8 @@ use futures_util::StreamExt;
 
 use crate::engine::error::EngineError;
 use crate::engine::packet::{decode_payload, encode_payload, Packet};
-use crate::engine::service::{drive_timers, EngineHandler, Entry, Inner};
+use crate::engine::handler::EngineHandler;
+use crate::engine::registry::{Entry, Registry};
 use crate::engine::session::{SessionError, TransportKind};
 
 const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
@@ -19,7 +20,7 @@ const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
 /// `GET ?EIO=4&transport=polling` without a sid: opens a session and answers with the
 /// open packet.
 pub(crate) fn handshake<H: EngineHandler>(
-    inner: &Arc<Inner<H>>,
+    inner: &Arc<Registry<H>>,
     req: &HttpRequest,
 ) -> Result<HttpResponse, EngineError> {
     let entry = inner.open(req, TransportKind::Polling)?;
@@ -45,7 +46,7 @@ pub(crate) fn handshake<H: EngineHandler>(
 /// Ends the session if the GET future is dropped before it has its answer: actix drops a
 /// handler's future when its client goes away.
 struct PendingPoll<'a, H: EngineHandler> {
-    inner: &'a Inner<H>,
+    inner: &'a Registry<H>,
     entry: &'a Entry<H>,
     answered: bool,
 }
@@ -60,7 +61,7 @@ impl<H: EngineHandler> Drop for PendingPoll<'_, H> {
 
 /// A long-poll GET: answered as soon as the session has packets for it.
 pub(crate) async fn get<H: EngineHandler>(
-    inner: &Arc<Inner<H>>,
+    inner: &Arc<Registry<H>>,
     entry: Arc<Entry<H>>,
 ) -> Result<HttpResponse, EngineError> {
     inner
@@ -95,7 +96,7 @@ fn refusal(error: SessionError) -> EngineError {
 /// A POST of packets from the client. The answer `ok` is sent after every message has been
 /// handed to the handler, so replies it queued are in the next GET.
 pub(crate) async fn post<H: EngineHandler>(
-    inner: &Arc<Inner<H>>,
+    inner: &Arc<Registry<H>>,
     entry: Arc<Entry<H>>,
     req: &HttpRequest,
     mut body: web::Payload,
@@ -143,4 +144,23 @@ pub(crate) async fn post<H: EngineHandler>(
         }
     }
     Ok(HttpResponse::Ok().content_type("text/html").body("ok"))
+}
+
+/// Fires a session's deadlines while no WebSocket owns it: polling sessions, and the
+/// probing phase of an upgrade. Ends when the session closes or a WebSocket takes over.
+async fn drive_timers<H: EngineHandler>(inner: Arc<Registry<H>>, entry: Arc<Entry<H>>) {
+    loop {
+        let woken = entry.socket.timer_notify().notified();
+        let (deadline, transport) = inner.update(&entry, |s| (s.poll_timeout(), s.transport()));
+        let Some(deadline) = deadline else { return };
+        if transport == TransportKind::WebSocket {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                inner.update(&entry, |s| s.handle_timeout(Instant::now()));
+            }
+            _ = woken => {}
+        }
+    }
 }

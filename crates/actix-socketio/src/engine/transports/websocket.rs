@@ -12,12 +12,13 @@ use bytestring::ByteString;
 
 use crate::engine::error::EngineError;
 use crate::engine::packet::{Data, Frame, Packet};
-use crate::engine::service::{EngineHandler, Entry, Inner};
+use crate::engine::handler::EngineHandler;
+use crate::engine::registry::{Entry, Registry};
 use crate::engine::session::{CloseReason, TransportKind, UpgradeId};
 
 /// `GET ?EIO=4&transport=websocket` without a sid: a session that starts on a WebSocket.
 pub(crate) fn handshake<H: EngineHandler>(
-    inner: &Arc<Inner<H>>,
+    inner: &Arc<Registry<H>>,
     req: &HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, EngineError> {
@@ -37,7 +38,7 @@ pub(crate) fn handshake<H: EngineHandler>(
 /// A WebSocket with the sid of a polling session: probes, then takes the session over.
 /// A second one, or one after the upgrade, is accepted and closed at once.
 pub(crate) fn upgrade<H: EngineHandler>(
-    inner: &Arc<Inner<H>>,
+    inner: &Arc<Registry<H>>,
     entry: Arc<Entry<H>>,
     req: &HttpRequest,
     body: web::Payload,
@@ -73,7 +74,7 @@ enum Exit {
 }
 
 async fn run<H: EngineHandler>(
-    inner: Arc<Inner<H>>,
+    inner: Arc<Registry<H>>,
     entry: Arc<Entry<H>>,
     mut ws: actix_ws::Session,
     mut frames: actix_ws::AggregatedMessageStream,
@@ -86,7 +87,7 @@ async fn run<H: EngineHandler>(
 }
 
 async fn pump<H: EngineHandler>(
-    inner: &Inner<H>,
+    inner: &Registry<H>,
     entry: &Entry<H>,
     ws: &mut actix_ws::Session,
     frames: &mut actix_ws::AggregatedMessageStream,
@@ -218,7 +219,7 @@ async fn pump<H: EngineHandler>(
 /// Resolves once the session has ended while a write is blocked. Meanwhile it fires the
 /// session's deadlines (a client that stopped reading stops answering pings too) and
 /// delivers its events, such as the close for a full queue.
-async fn ended_while_stalled<H: EngineHandler>(inner: &Inner<H>, entry: &Entry<H>) {
+async fn ended_while_stalled<H: EngineHandler>(inner: &Registry<H>, entry: &Entry<H>) {
     loop {
         let woken = entry.socket.transmit_notify().notified();
         let Some(deadline) = inner.update(entry, |s| s.poll_timeout()) else {
