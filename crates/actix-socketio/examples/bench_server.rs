@@ -10,7 +10,7 @@
 //!
 //! `cargo run --release -p actix-socketio --example bench_server -- 3001` (or `PORT=3001`).
 
-use actix_socketio::{Event, Socket, SocketIo, SocketIoConfig};
+use actix_socketio::{AckSender, Data, Event, Socket, SocketIo, SocketIoConfig};
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
@@ -21,18 +21,17 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or(3001);
     let io = SocketIo::new(SocketIoConfig::default());
     io.on_connect(|socket: Socket| async move {
-        socket.on("echo", |_: Socket, event: Event| async move {
+        socket.on("echo", |event: Event| async move {
             let (_, payload, ack) = event.into_parts();
-            if let Some(ack) = ack {
-                let _ = ack.send_payload(payload);
-            }
+            let _ = ack.send_payload(payload);
         });
-        socket.on("join", |socket: Socket, mut event: Event| async move {
-            if let Ok(room) = event.data::<String>() {
-                socket.join(room);
-            }
-            let _ = event.ack(());
-        });
+        socket.on(
+            "join",
+            |socket: Socket, Data(room): Data<String>, ack: AckSender| async move {
+                let _ = socket.join(room);
+                let _ = ack.send(());
+            },
+        );
         socket.on("broadcast", |socket: Socket, event: Event| async move {
             let (_, mut payload, _) = event.into_parts();
             if payload.args.is_empty() {

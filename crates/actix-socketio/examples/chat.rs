@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use actix_socketio::{DisconnectReason, Event, Socket, SocketIo, SocketIoConfig};
+use actix_socketio::{AckSender, Extension, Socket, SocketIo, SocketIoConfig, TryData};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde::{Deserialize, Serialize};
 
@@ -40,8 +40,8 @@ struct Message {
 #[derive(Clone)]
 struct Name(String);
 
-fn on_message(socket: Socket, mut event: Event) {
-    let reply = match event.data::<Message>() {
+async fn on_message(socket: Socket, TryData(message): TryData<Message>, ack: AckSender) {
+    let reply = match message {
         Ok(message) if !message.text.trim().is_empty() => {
             socket.insert_extension(Name(message.name.clone()));
             // Everyone, the sender included, sees the message once.
@@ -58,7 +58,7 @@ fn on_message(socket: Socket, mut event: Event) {
         Err(error) => serde_json::json!({ "ok": false, "error": error.to_string() }),
     };
     // The client may have gone; nothing to do then.
-    let _ = event.ack(reply);
+    let _ = ack.send(reply);
 }
 
 #[actix_web::main]
@@ -78,14 +78,12 @@ async fn main() -> std::io::Result<()> {
         ..SocketIoConfig::default()
     });
     io.on_connect(|socket: Socket| async move {
-        socket.on("message", |socket: Socket, event: Event| async move {
-            on_message(socket, event)
-        });
-        socket.on_disconnect(|socket: Socket, _: DisconnectReason| async move {
-            if let Some(Name(name)) = socket.extension::<Name>() {
+        socket.on("message", on_message);
+        socket.on_disconnect(
+            |socket: Socket, Extension(Name(name)): Extension<Name>| async move {
                 let _ = socket.broadcast().emit("left", name);
-            }
-        });
+            },
+        );
     });
     log::info!("chat on http://localhost:3000");
     HttpServer::new(move || {

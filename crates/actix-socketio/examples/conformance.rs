@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_socketio::engine::{
     AllowedOrigins, CloseReason, Cors, Data, EngineConfig, EngineHandler, EngineIo, EngineSocket,
 };
-use actix_socketio::{Event, Socket, SocketIo, SocketIoConfig};
+use actix_socketio::{AckSender, Payload, Socket, SocketIo, SocketIoConfig};
 
 /// Sends every message back as it came, text or binary.
 struct Echo;
@@ -54,16 +54,13 @@ async fn main() -> std::io::Result<()> {
     });
     io.on_connect(|socket: Socket| async move {
         let _ = socket.emit("auth", socket.handshake().auth.clone());
-        socket.on("message", |socket: Socket, event: Event| async move {
-            let _ = socket.emit_payload("message-back", event.payload().clone());
+        socket.on("message", |socket: Socket, payload: Payload| async move {
+            let _ = socket.emit_payload("message-back", payload);
         });
         socket.on(
             "message-with-ack",
-            |_: Socket, mut event: Event| async move {
-                let payload = event.payload().clone();
-                if let Some(ack) = event.take_ack() {
-                    let _ = ack.send_payload(payload);
-                }
+            |payload: Payload, ack: AckSender| async move {
+                let _ = ack.send_payload(payload);
             },
         );
     });

@@ -30,109 +30,115 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use actix_socketio::engine::{EngineConfig, TransportKind};
-use actix_socketio::{AckError, ConnectError, Event, Payload, Socket, SocketIo, SocketIoConfig};
+use actix_socketio::{
+    AckSender, ConnectError, Data, Error, Payload, Socket, SocketIo, SocketIoConfig, TryData,
+};
 use serde_json::{json, Value};
 
 /// How long the server waits for the client's answer to `question`.
 const ASK_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Acks `true` if the client asked for an ack.
-fn ack_done(event: &mut Event) {
-    // The client may be gone by now; there is no one left to tell.
-    let _ = event.ack(true);
-}
-
-/// The `[room, msg]` arguments of the broadcast events; `None` if malformed.
-fn room_and_msg(event: &Event) -> Option<(String, Value)> {
-    event.args_as::<(String, Value)>().ok()
-}
-
 /// Registers the event handlers of the root namespace on a new socket.
 fn root_handlers(io: &SocketIo, socket: &Socket) {
-    // Emits in these handlers ignore errors: they only fail when the socket has just
-    // disconnected, and then nobody is waiting for the message.
-    socket.on("echo", |socket: Socket, event: Event| async move {
-        let _ = socket.emit_payload("echo", event.payload().clone());
+    // Emits and acks in these handlers ignore errors: they only fail when the socket has
+    // just disconnected, and then nobody is waiting for the message.
+    socket.on("echo", |socket: Socket, payload: Payload| async move {
+        let _ = socket.emit_payload("echo", payload);
     });
-    socket.on("echo-ack", |_: Socket, mut event: Event| async move {
-        let payload = event.payload().clone();
-        if let Some(ack) = event.take_ack() {
-            let _ = ack.send_payload(payload);
-        }
+    socket.on("echo-ack", |payload: Payload, ack: AckSender| async move {
+        let _ = ack.send_payload(payload);
     });
-    socket.on("ask-client", |socket: Socket, event: Event| async move {
-        let reply = socket
-            .emit_with_ack_payload("question", event.payload().clone(), ASK_TIMEOUT)
-            .await;
-        let _ = match reply {
-            Ok(answer) => socket.emit_payload("answer", answer),
-            Err(error) => socket.emit("answer", json!({ "error": error_name(error) })),
-        };
-    });
-    socket.on("join", |socket: Socket, mut event: Event| async move {
-        if let Ok(room) = event.data::<String>() {
-            socket.join(room);
-        }
-        ack_done(&mut event);
-    });
-    socket.on("leave", |socket: Socket, mut event: Event| async move {
-        if let Ok(room) = event.data::<String>() {
-            socket.leave(&room);
-        }
-        ack_done(&mut event);
-    });
-    socket.on("rooms", |socket: Socket, mut event: Event| async move {
+    socket.on(
+        "ask-client",
+        |socket: Socket, payload: Payload| async move {
+            let reply = socket
+                .timeout(ASK_TIMEOUT)
+                .emit_with_ack_payload("question", payload)
+                .await;
+            let _ = match reply {
+                Ok(answer) => socket.emit_payload("answer", answer),
+                Err(error) => socket.emit("answer", json!({ "error": error_name(&error) })),
+            };
+        },
+    );
+    socket.on(
+        "join",
+        |socket: Socket, TryData(room): TryData<String>, ack: AckSender| async move {
+            if let Ok(room) = room {
+                let _ = socket.join(room);
+            }
+            let _ = ack.send(true);
+        },
+    );
+    socket.on(
+        "leave",
+        |socket: Socket, TryData(room): TryData<String>, ack: AckSender| async move {
+            if let Ok(room) = room {
+                socket.leave(room);
+            }
+            let _ = ack.send(true);
+        },
+    );
+    socket.on("rooms", |socket: Socket, ack: AckSender| async move {
         let mut rooms = socket.rooms();
         rooms.sort();
-        let _ = event.ack(rooms);
+        let _ = ack.send(rooms);
     });
-    socket.on("whoami", |socket: Socket, mut event: Event| async move {
+    socket.on("whoami", |socket: Socket, ack: AckSender| async move {
         let transport = socket.transport().as_str();
-        let _ = event.ack(json!({"id": socket.id(), "nsp": socket.nsp(), "transport": transport}));
+        let _ = ack.send(json!({"id": socket.id(), "nsp": socket.nsp(), "transport": transport}));
     });
-    socket.on("to-room", |socket: Socket, mut event: Event| async move {
-        if let Some((room, msg)) = room_and_msg(&event) {
-            let _ = socket.to(room).emit("room-msg", msg);
-        }
-        ack_done(&mut event);
-    });
-    let server = io.clone();
-    socket.on("to-room-all", move |_: Socket, mut event: Event| {
-        let server = server.clone();
-        async move {
-            if let Some((room, msg)) = room_and_msg(&event) {
-                let _ = server.to(room).emit("room-msg", msg);
+    socket.on(
+        "to-room",
+        |socket: Socket, TryData(args): TryData<(String, Value)>, ack: AckSender| async move {
+            if let Ok((room, msg)) = args {
+                let _ = socket.to(room).emit("room-msg", msg);
             }
-            ack_done(&mut event);
-        }
-    });
+            let _ = ack.send(true);
+        },
+    );
     let server = io.clone();
-    socket.on("broadcast-except", move |_: Socket, mut event: Event| {
-        let server = server.clone();
-        async move {
-            if let Some((room, msg)) = room_and_msg(&event) {
-                let _ = server.except(room).emit("room-msg", msg);
+    socket.on(
+        "to-room-all",
+        move |TryData(args): TryData<(String, Value)>, ack: AckSender| {
+            let server = server.clone();
+            async move {
+                if let Ok((room, msg)) = args {
+                    let _ = server.to(room).emit("room-msg", msg);
+                }
+                let _ = ack.send(true);
             }
-            ack_done(&mut event);
-        }
-    });
-    socket.on("server-disconnect", |socket: Socket, _: Event| async move {
+        },
+    );
+    let server = io.clone();
+    socket.on(
+        "broadcast-except",
+        move |TryData(args): TryData<(String, Value)>, ack: AckSender| {
+            let server = server.clone();
+            async move {
+                if let Ok((room, msg)) = args {
+                    let _ = server.except(room).emit("room-msg", msg);
+                }
+                let _ = ack.send(true);
+            }
+        },
+    );
+    socket.on("server-disconnect", |socket: Socket| async move {
         socket.disconnect(false);
     });
-    socket.on("close-conn", |socket: Socket, _: Event| async move {
+    socket.on("close-conn", |socket: Socket| async move {
         socket.disconnect(true);
     });
-    socket.on("drop-conn", |socket: Socket, _: Event| async move {
+    socket.on("drop-conn", |socket: Socket| async move {
         socket.engine().close();
     });
 }
 
 /// `"timeout"` for a timeout (what the tests expect), the error's message otherwise.
-fn error_name(error: AckError) -> String {
-    if error == AckError::Timeout {
-        "timeout".to_owned()
-    } else {
-        error.to_string()
+fn error_name(error: &Error) -> String {
+    match error {
+        Error::Timeout => "timeout".to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -180,8 +186,8 @@ fn socket_io(ping_interval: Duration, ping_timeout: Duration) -> SocketIo {
     let secure = io.of("/secure");
     secure.use_middleware(require_token);
     secure.on_connect(|socket: Socket| async move {
-        socket.on("echo", |socket: Socket, event: Event| async move {
-            let _ = socket.emit_payload("echo", event.payload().clone());
+        socket.on("echo", |socket: Socket, payload: Payload| async move {
+            let _ = socket.emit_payload("echo", payload);
         });
     });
 
@@ -189,20 +195,20 @@ fn socket_io(ping_interval: Duration, ping_timeout: Duration) -> SocketIo {
         .on_connect(|socket: Socket| async move {
             // The name of the child namespace this socket joined.
             let _ = socket.emit("hello", socket.nsp());
-            socket.on("echo", |socket: Socket, event: Event| async move {
-                let _ = socket.emit_payload("echo", event.payload().clone());
+            socket.on("echo", |socket: Socket, payload: Payload| async move {
+                let _ = socket.emit_payload("echo", payload);
             });
         });
 
     io.of("/counter").on_connect(|socket: Socket| async move {
-        socket.on("seq", |socket: Socket, mut event: Event| async move {
-            let Ok(seq) = event.data::<Value>() else {
-                return;
-            };
-            let n = seq.get("n").cloned().unwrap_or(Value::Null);
-            let _ = event.ack(n);
-            let _ = socket.emit_payload("seq-back", Payload::new(vec![seq]));
-        });
+        socket.on(
+            "seq",
+            |socket: Socket, Data(seq): Data<Value>, ack: AckSender| async move {
+                let n = seq.get("n").cloned().unwrap_or(Value::Null);
+                let _ = ack.send(n);
+                let _ = socket.emit_payload("seq-back", Payload::new(vec![seq]));
+            },
+        );
     });
     io
 }

@@ -4,9 +4,11 @@
 //! - `echo`: acks with the same arguments;
 //! - `join` `<room>` / `leave` `<room>`: joins or leaves the room, then acks;
 //! - `broadcast` `<room>` `<data>`: emits `msg` `<data>` to every other socket of the room;
-//! - `GET /stats`: `{"sessions":…,"retained":…,"sockets":…,"handlers":…,"tokio_tasks":…}`:
-//!   open Engine.IO sessions; sessions still allocated (a transport or timer task that
-//!   outlives its session keeps one); sockets in `/`; event handlers running; and tasks
+//! - `GET /stats`: `{"sessions":…,"retained":…,"sockets":…,"retained_sockets":…,
+//!   "handlers":…,"tokio_tasks":…}`: open Engine.IO sessions; sessions still allocated (a
+//!   transport or timer task that outlives its session keeps one); sockets in `/`; sockets
+//!   still allocated (a handler that captures its socket must not keep it); event handlers
+//!   running; and tasks
 //!   alive on the tokio runtimes of the process, summed over the system's and each
 //!   worker's. actix runs its tasks on a `LocalSet`, which tokio's metrics do not see, so
 //!   `tokio_tasks` only counts tasks spawned with `tokio::spawn` (none here): the library's
@@ -23,7 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use actix_socketio::{Event, Socket, SocketIo, SocketIoConfig};
+use actix_socketio::{AckSender, Data, Event, Socket, SocketIo, SocketIoConfig};
 use actix_web::{web, HttpResponse};
 use tokio::runtime::Handle;
 
@@ -65,38 +67,46 @@ impl Drop for Running {
     }
 }
 
+/// The handlers capture their own socket (`let me = socket.clone()`), the natural way to
+/// write them: the soak checks that such sockets are still freed when their client goes.
 fn handlers(io: &SocketIo) {
     io.on_connect(|socket: Socket| async move {
-        socket.on("echo", |_: Socket, event: Event| async move {
+        socket.on("echo", |event: Event| async move {
             let _running = Running::enter();
             let (_, payload, ack) = event.into_parts();
-            if let Some(ack) = ack {
-                let _ = ack.send_payload(payload);
+            let _ = ack.send_payload(payload);
+        });
+        let me = socket.clone();
+        socket.on("join", move |Data(room): Data<String>, ack: AckSender| {
+            let me = me.clone();
+            async move {
+                let _running = Running::enter();
+                let _ = me.join(room);
+                let _ = ack.send(());
             }
         });
-        socket.on("join", |socket: Socket, mut event: Event| async move {
-            let _running = Running::enter();
-            if let Ok(room) = event.data::<String>() {
-                socket.join(room);
+        let me = socket.clone();
+        socket.on("leave", move |Data(room): Data<String>, ack: AckSender| {
+            let me = me.clone();
+            async move {
+                let _running = Running::enter();
+                me.leave(room);
+                let _ = ack.send(());
             }
-            let _ = event.ack(());
         });
-        socket.on("leave", |socket: Socket, mut event: Event| async move {
-            let _running = Running::enter();
-            if let Ok(room) = event.data::<String>() {
-                socket.leave(&room);
-            }
-            let _ = event.ack(());
-        });
-        socket.on("broadcast", |socket: Socket, event: Event| async move {
-            let _running = Running::enter();
-            let (_, mut payload, _) = event.into_parts();
-            if payload.args.is_empty() {
-                return;
-            }
-            let room = payload.args.remove(0);
-            if let Some(room) = room.as_str() {
-                let _ = socket.to(room).emit_payload("msg", payload);
+        let me = socket.clone();
+        socket.on("broadcast", move |event: Event| {
+            let me = me.clone();
+            async move {
+                let _running = Running::enter();
+                let (_, mut payload, _) = event.into_parts();
+                if payload.args.is_empty() {
+                    return;
+                }
+                let room = payload.args.remove(0);
+                if let Some(room) = room.as_str() {
+                    let _ = me.to(room).emit_payload("msg", payload);
+                }
             }
         });
     });
@@ -134,6 +144,7 @@ async fn main() -> std::io::Result<()> {
                             "sessions": io.engine().session_count(),
                             "retained": io.engine().retained_sessions(),
                             "sockets": io.of("/").sockets().len(),
+                            "retained_sockets": io.retained_sockets(),
                             "handlers": HANDLERS.load(Ordering::Relaxed),
                             "tokio_tasks": alive_tasks(&runtimes),
                         }))

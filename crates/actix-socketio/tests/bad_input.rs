@@ -8,9 +8,12 @@ mod support;
 use std::time::{Duration, Instant};
 
 use actix_socketio::socket::packet::placeholder;
-use actix_socketio::{DisconnectReason, Event, ParentNamespace, Socket, SocketIo, SocketIoConfig};
+use actix_socketio::{
+    AckSender, DisconnectReason, Event, ParentNamespace, Payload, Socket, SocketIo, SocketIoConfig,
+};
 use awc::http::Method;
 use awc::ws::CloseCode;
+use serde_json::Value;
 use support::{
     error_body, reports, sio_config, RawClient, Reports, SioServer, WsEnd, OPCODE_CLOSE,
     OPCODE_TEXT, STEP,
@@ -43,20 +46,21 @@ fn setup(io: &SocketIo) -> (Reports<Left>, ParentNamespace) {
     let (tx, left) = reports::<Left>();
     let handlers = move |socket: Socket| {
         let tx = tx.clone();
-        socket.on("echo", |_: Socket, mut event: Event| async move {
-            if let Some(ack) = event.take_ack() {
-                let _ = ack.send_payload(event.payload().clone());
-            }
+        socket.on("echo", |payload: Payload, ack: AckSender| async move {
+            let _ = ack.send_payload(payload);
         });
-        socket.on("join", |s: Socket, mut event: Event| async move {
-            let rooms: Vec<String> = event.args_as().unwrap_or_default();
-            let answer = match s.try_join(rooms) {
+        socket.on("join", |s: Socket, event: Event| async move {
+            // Every argument is a room.
+            let rooms: Vec<String> =
+                serde_json::from_value(Value::Array(event.args().to_vec())).unwrap_or_default();
+            let answer = match s.join(rooms) {
                 Ok(()) => "ok".to_owned(),
                 Err(error) => error.to_string(),
             };
-            let _ = event.ack(answer);
+            let (_, _, ack) = event.into_parts();
+            let _ = ack.send(answer);
         });
-        socket.on_disconnect(move |s: Socket, reason| {
+        socket.on_disconnect(move |s: Socket, reason: DisconnectReason| {
             let _ = tx.send((s.id().to_owned(), reason));
             async {}
         });
@@ -676,13 +680,16 @@ async fn joins_past_max_rooms_per_socket_are_refused_with_an_error() {
     client
         .expect(r#"434["a socket may be in at most 3 rooms"]"#)
         .await;
-    // The server-side join of a selection goes through the same limit.
-    srv.io
-        .of("/")
-        .to(sid.as_str())
-        .sockets_join("f")
-        .await
-        .expect("local adapter");
+    // The server-side join of a selection goes through the same limit, and reports the
+    // refusal as `join` does.
+    let refused = srv.io.of("/").to(sid.as_str()).sockets_join("f").await;
+    assert!(
+        matches!(
+            refused,
+            Err(actix_socketio::Error::TooManyRooms { limit: 3 })
+        ),
+        "{refused:?}"
+    );
     expected = ["a", "b", "c"].map(str::to_owned).to_vec();
     expected.push(sid.clone());
     expected.sort();

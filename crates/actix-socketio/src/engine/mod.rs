@@ -16,8 +16,8 @@ mod transports;
 
 pub use config::{AllowedOrigins, Cors, EngineConfig, SidCookie};
 pub use error::EngineError;
-pub use packet::{Data, Frame, Packet};
 pub use handler::EngineHandler;
+pub use packet::{Data, Frame, Packet};
 pub use service::EngineIo;
 pub use session::{CloseReason, TransportKind};
 pub use sid::generate as generate_id;

@@ -201,7 +201,10 @@ mod tests {
     #[test]
     fn dates_read_as_javascript_writes_them() {
         let at = |secs| super::js_date_string(UNIX_EPOCH + Duration::from_secs(secs));
-        assert_eq!(at(0), "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)");
+        assert_eq!(
+            at(0),
+            "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
         // new Date(1796156087000).toString() with TZ=UTC
         assert_eq!(
             at(1_796_156_087),

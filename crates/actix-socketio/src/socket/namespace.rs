@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::adapter::{
-    AckStream, Adapter, AdapterFactory, BroadcastFlags, BroadcastOptions, RoomEvent,
-    ServerEvent, SocketEmitter, Targets,
+    AckStream, Adapter, AdapterFactory, BroadcastFlags, BroadcastOptions, RoomEvent, ServerEvent,
+    SocketEmitter, Targets,
 };
 use super::broadcast::BroadcastOperator;
 use super::error::Error;
@@ -170,7 +170,9 @@ impl SocketEmitter for NsSockets {
             .filter(|socket| socket.connected())
             .map(|socket| {
                 let sid = socket.sid().clone();
-                let answer = socket.timeout(timeout).emit_with_ack_payload(event, payload.clone());
+                let answer = socket
+                    .timeout(timeout)
+                    .emit_with_ack_payload(event, payload.clone());
                 async move { (sid, answer.await) }
             })
             .collect();
@@ -205,7 +207,11 @@ impl SocketEmitter for NsSockets {
         let handler = read(&self.server_handlers).get(&event.name).cloned();
         match handler {
             Some(handler) => handler(event),
-            None => log::debug!("{}: no listener for server-side event {:?}", self.name, event.name),
+            None => log::debug!(
+                "{}: no listener for server-side event {:?}",
+                self.name,
+                event.name
+            ),
         }
     }
 }

@@ -1,8 +1,8 @@
 //! A socket found by `fetch_sockets`, on this server or another.
 
-use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::adapter::{Adapter, BroadcastOptions, SocketInfo};
 use super::error::Error;
@@ -30,11 +30,7 @@ impl std::fmt::Debug for RemoteSocket {
 }
 
 impl RemoteSocket {
-    pub(crate) fn new(
-        adapter: Arc<dyn Adapter>,
-        nsp: Arc<str>,
-        info: SocketInfo,
-    ) -> RemoteSocket {
+    pub(crate) fn new(adapter: Arc<dyn Adapter>, nsp: Arc<str>, info: SocketInfo) -> RemoteSocket {
         RemoteSocket { info, adapter, nsp }
     }
 
@@ -90,12 +86,16 @@ impl RemoteSocket {
 
     /// Makes it join `rooms`.
     pub async fn join(&self, rooms: impl IntoRooms) -> Result<(), Error> {
-        self.adapter.add_sockets(self.only(), rooms.into_rooms()).await
+        self.adapter
+            .add_sockets(self.only(), rooms.into_rooms())
+            .await
     }
 
     /// Makes it leave `rooms`.
     pub async fn leave(&self, rooms: impl IntoRooms) -> Result<(), Error> {
-        self.adapter.del_sockets(self.only(), rooms.into_rooms()).await
+        self.adapter
+            .del_sockets(self.only(), rooms.into_rooms())
+            .await
     }
 
     /// Disconnects it (and with `close`, its connection).

@@ -2,6 +2,7 @@
 
 use std::ops::Deref;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,11 +121,12 @@ impl SocketIoBuilder {
             max_rooms: config.max_rooms_per_socket,
             ack_timeout: config.ack_timeout,
             state: self.state,
+            retained: AtomicUsize::new(0),
         });
         let namespaces = Arc::new(Namespaces::new(
             config.max_dynamic_namespaces,
             config.adapter,
-            settings,
+            settings.clone(),
         ));
         let root = namespaces.of(ROOT_NSP);
         let handler = Handler {
@@ -142,6 +144,7 @@ impl SocketIoBuilder {
                 .client_dir
                 .map(|dir| Arc::new(ClientFiles::load(&dir))),
             namespaces,
+            settings,
             root,
         }
     }
@@ -155,6 +158,7 @@ impl SocketIoBuilder {
 #[derive(Clone)]
 pub struct SocketIo {
     namespaces: Arc<Namespaces>,
+    settings: Arc<SocketSettings>,
     engine: EngineIo<Handler>,
     client_files: Option<Arc<ClientFiles>>,
     root: Namespace,
@@ -218,6 +222,14 @@ impl SocketIo {
         accepts: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> ParentNamespace {
         self.namespaces.add_parent(Box::new(accepts))
+    }
+
+    /// Sockets whose state is still allocated, in every namespace: the connected ones,
+    /// plus those that left and are still held (by a running handler, an unfinished task,
+    /// or the application). Once clients are gone and their handlers have finished it is
+    /// back to the connected count; more means something keeps sockets alive.
+    pub fn retained_sockets(&self) -> usize {
+        self.settings.retained.load(Ordering::Relaxed)
     }
 
     /// The Engine.IO server underneath (session counts, settings).

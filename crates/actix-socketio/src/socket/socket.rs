@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -31,7 +31,8 @@ pub type AnyListener = Arc<dyn Fn(&Socket, &str, &Payload) + Send + Sync>;
 
 /// Inspects or rewrites an incoming event before any listener; an error drops the event
 /// and goes to the socket's error handlers.
-pub type PacketMiddleware = Arc<dyn Fn(&Socket, &mut Event) -> Result<(), MiddlewareError> + Send + Sync>;
+pub type PacketMiddleware =
+    Arc<dyn Fn(&Socket, &mut Event) -> Result<(), MiddlewareError> + Send + Sync>;
 
 /// Receives the errors of packet middleware.
 pub type ErrorHandler = Arc<dyn Fn(&Socket, &MiddlewareError) + Send + Sync>;
@@ -61,6 +62,8 @@ pub(crate) struct SocketSettings {
     pub(crate) ack_timeout: Duration,
     /// The application's state (`SocketIoBuilder::with_state`), read by handlers.
     pub(crate) state: TypeMap,
+    /// Sockets still allocated, connected or not (`SocketIo::retained_sockets`).
+    pub(crate) retained: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -154,7 +157,8 @@ impl TimedSocket<'_> {
         event: &str,
         data: impl Serialize,
     ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
-        self.socket.ack_future(event, Payload::json(data), self.timeout)
+        self.socket
+            .ack_future(event, Payload::json(data), self.timeout)
     }
 
     /// [`Socket::emit_with_ack_payload`], waiting at most this timeout.
@@ -163,7 +167,8 @@ impl TimedSocket<'_> {
         event: &str,
         payload: Payload,
     ) -> impl Future<Output = Result<Payload, Error>> + Send + 'static {
-        self.socket.ack_payload_future(event, Ok(payload), self.timeout)
+        self.socket
+            .ack_payload_future(event, Ok(payload), self.timeout)
     }
 }
 
@@ -179,6 +184,7 @@ impl Socket {
         handshake: Handshake,
         settings: Arc<SocketSettings>,
     ) -> Socket {
+        settings.retained.fetch_add(1, Ordering::Relaxed);
         Socket(Arc::new(SocketInner {
             id,
             nsp,
@@ -301,7 +307,9 @@ impl Socket {
     /// Removes every [`Socket::on_any_outgoing`] listener.
     pub fn off_any_outgoing(&self) {
         self.with_handlers(|h| h.any_outgoing.clear());
-        self.0.has_outgoing_listeners.store(false, Ordering::Release);
+        self.0
+            .has_outgoing_listeners
+            .store(false, Ordering::Release);
     }
 
     /// Runs before every incoming event's listeners; may change it or refuse it.
@@ -608,10 +616,10 @@ impl Socket {
     }
 
     pub(crate) fn set_connected(&self) {
-        let _ = self
-            .0
-            .life
-            .compare_exchange(JOINING, CONNECTED, Ordering::AcqRel, Ordering::Acquire);
+        let _ =
+            self.0
+                .life
+                .compare_exchange(JOINING, CONNECTED, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// Leaves everything behind, as Node's `_onclose`: `disconnecting` handlers (rooms still
@@ -678,6 +686,12 @@ impl Socket {
         if let Some(waiter) = lock(&self.0.acks).waiting.remove(&id) {
             let _ = waiter.send(payload);
         }
+    }
+}
+
+impl Drop for SocketInner {
+    fn drop(&mut self) {
+        self.settings.retained.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

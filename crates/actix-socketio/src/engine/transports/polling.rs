@@ -10,8 +10,8 @@ use bytes::BytesMut;
 use futures_util::StreamExt;
 
 use crate::engine::error::EngineError;
-use crate::engine::packet::{decode_payload, encode_payload, Packet};
 use crate::engine::handler::EngineHandler;
+use crate::engine::packet::{decode_payload, encode_payload, Packet};
 use crate::engine::registry::{Entry, Registry};
 use crate::engine::session::{SessionError, TransportKind};
 

@@ -11,8 +11,8 @@ use actix_ws::{AggregatedMessage, CloseCode, CloseReason as WsCloseReason, Proto
 use bytestring::ByteString;
 
 use crate::engine::error::EngineError;
-use crate::engine::packet::{Data, Frame, Packet};
 use crate::engine::handler::EngineHandler;
+use crate::engine::packet::{Data, Frame, Packet};
 use crate::engine::registry::{Entry, Registry};
 use crate::engine::session::{CloseReason, TransportKind, UpgradeId};
 

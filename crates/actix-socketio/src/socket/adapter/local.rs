@@ -10,8 +10,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use super::{
-    Adapter, AdapterFactory, BoxFuture, BroadcastOptions, Error, Packet, Payload, Room,
-    RoomEvent, RoomListener, Sid, SocketEmitter, SocketInfo, Targets,
+    Adapter, AdapterFactory, BoxFuture, BroadcastOptions, Error, Packet, Payload, Room, RoomEvent,
+    RoomListener, Sid, SocketEmitter, SocketInfo, Targets,
 };
 
 /// Socket ids are the server's own random strings, never chosen by a client: a fast hash

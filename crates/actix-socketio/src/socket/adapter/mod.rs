@@ -80,13 +80,17 @@ pub trait SocketEmitter: Send + Sync + 'static {
     /// Queues one encoded packet (its Engine.IO frames, shared by every receiver) for each
     /// target, as `flags` say (a volatile packet is dropped where the transport cannot take
     /// it now); returns how many sockets took it. Outgoing-event listeners see `packet`.
-    fn send(&self, targets: Targets<'_>, packet: &Packet, frames: &[Frame], flags: BroadcastFlags)
-        -> usize;
+    fn send(
+        &self,
+        targets: Targets<'_>,
+        packet: &Packet,
+        frames: &[Frame],
+        flags: BroadcastFlags,
+    ) -> usize;
 
     /// Sends `packet` to each target with an ack id of that socket's own, and streams the
     /// answers; each socket's answer is awaited at most `timeout`.
-    fn send_with_ack(&self, targets: Targets<'_>, packet: &Packet, timeout: Duration)
-        -> AckStream;
+    fn send_with_ack(&self, targets: Targets<'_>, packet: &Packet, timeout: Duration) -> AckStream;
 
     /// Makes a socket join rooms, within its limit on rooms.
     fn join(&self, sid: &str, rooms: &[Room]) -> Result<(), Error>;
@@ -134,13 +138,28 @@ pub trait Adapter: Send + Sync + 'static {
         timeout: Duration,
     ) -> BoxFuture<'static, Result<Vec<Payload>, Error>>;
     /// The sockets `opts` selects, on every server.
-    fn fetch_sockets(&self, opts: BroadcastOptions) -> BoxFuture<'static, Result<Vec<SocketInfo>, Error>>;
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'static, Result<Vec<SocketInfo>, Error>>;
     /// Makes the selected sockets join `rooms`.
-    fn add_sockets(&self, opts: BroadcastOptions, rooms: Vec<Room>) -> BoxFuture<'static, Result<(), Error>>;
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'static, Result<(), Error>>;
     /// Makes the selected sockets leave `rooms`.
-    fn del_sockets(&self, opts: BroadcastOptions, rooms: Vec<Room>) -> BoxFuture<'static, Result<(), Error>>;
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'static, Result<(), Error>>;
     /// Disconnects the selected sockets (and with `close`, their connections).
-    fn disconnect_sockets(&self, opts: BroadcastOptions, close: bool) -> BoxFuture<'static, Result<(), Error>>;
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<'static, Result<(), Error>>;
     /// Every room of the namespace, on every server (socket ids included).
     fn all_rooms(&self) -> BoxFuture<'static, Result<Vec<Room>, Error>>;
     /// Sends an event to the namespace on every *other* server (`serverSideEmit`); with a
