@@ -101,6 +101,15 @@ pub struct Socket(pub(crate) Arc<SocketInner>);
 #[derive(Clone)]
 pub struct WeakSocket(Weak<SocketInner>);
 
+impl std::fmt::Debug for WeakSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.upgrade() {
+            Some(socket) => f.debug_tuple("WeakSocket").field(&socket.id()).finish(),
+            None => f.write_str("WeakSocket(freed)"),
+        }
+    }
+}
+
 impl WeakSocket {
     /// The socket, if something else still holds it.
     pub fn upgrade(&self) -> Option<Socket> {

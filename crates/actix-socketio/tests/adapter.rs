@@ -1,0 +1,336 @@
+//! The adapter boundary, from outside the crate: an adapter that counts every call and
+//! delegates to [`LocalAdapter`] carries every operation of the public API, so a cluster
+//! adapter written in another crate has all it needs.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use actix_socketio::socket::adapter::{
+    Adapter, AdapterFactory, BoxFuture, BroadcastOptions, LocalAdapter, RoomEvent, RoomListener,
+    SocketInfo,
+};
+use actix_socketio::socket::Room;
+use actix_socketio::{AckSender, Data, Error, Payload, Socket, SocketIo};
+use serde_json::json;
+use support::{reports, sio_config, RawClient, SioServer, STEP};
+
+/// Calls per adapter method.
+#[derive(Default)]
+struct Calls(Mutex<BTreeMap<&'static str, usize>>);
+
+impl Calls {
+    fn count(&self, method: &'static str) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(method)
+            .or_default() += 1;
+    }
+
+    fn get(&self, method: &str) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(method)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Counts, then lets the in-memory adapter do the work.
+struct Counting {
+    inner: LocalAdapter,
+    calls: Arc<Calls>,
+}
+
+impl Adapter for Counting {
+    fn add_all(&self, sid: &actix_socketio::socket::Sid, rooms: &[Room]) {
+        self.calls.count("add_all");
+        self.inner.add_all(sid, rooms);
+    }
+
+    fn del(&self, sid: &str, rooms: &[Room]) {
+        self.calls.count("del");
+        self.inner.del(sid, rooms);
+    }
+
+    fn del_all(&self, sid: &str) {
+        self.calls.count("del_all");
+        self.inner.del_all(sid);
+    }
+
+    fn socket_rooms(&self, sid: &str) -> Vec<Room> {
+        self.inner.socket_rooms(sid)
+    }
+
+    fn on_room_event(&self, listener: RoomListener) {
+        self.calls.count("on_room_event");
+        self.inner.on_room_event(listener);
+    }
+
+    fn broadcast(
+        &self,
+        packet: actix_socketio::socket::packet::Packet,
+        opts: BroadcastOptions,
+    ) -> Result<(), Error> {
+        self.calls.count("broadcast");
+        self.inner.broadcast(packet, opts)
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: actix_socketio::socket::packet::Packet,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Payload>, Error>> {
+        self.calls.count("broadcast_with_ack");
+        self.inner.broadcast_with_ack(packet, opts, timeout)
+    }
+
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'static, Result<Vec<SocketInfo>, Error>> {
+        self.calls.count("fetch_sockets");
+        self.inner.fetch_sockets(opts)
+    }
+
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'static, Result<(), Error>> {
+        self.calls.count("add_sockets");
+        self.inner.add_sockets(opts, rooms)
+    }
+
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'static, Result<(), Error>> {
+        self.calls.count("del_sockets");
+        self.inner.del_sockets(opts, rooms)
+    }
+
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<'static, Result<(), Error>> {
+        self.calls.count("disconnect_sockets");
+        self.inner.disconnect_sockets(opts, close)
+    }
+
+    fn all_rooms(&self) -> BoxFuture<'static, Result<Vec<Room>, Error>> {
+        self.calls.count("all_rooms");
+        self.inner.all_rooms()
+    }
+
+    fn server_side_emit(
+        &self,
+        event: String,
+        payload: Payload,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<'static, Result<Vec<Payload>, Error>> {
+        self.calls.count("server_side_emit");
+        self.inner.server_side_emit(event, payload, timeout)
+    }
+
+    fn server_count(&self) -> BoxFuture<'static, Result<usize, Error>> {
+        self.calls.count("server_count");
+        self.inner.server_count()
+    }
+
+    fn close(&self) -> BoxFuture<'static, ()> {
+        self.calls.count("close");
+        self.inner.close()
+    }
+}
+
+fn counting(calls: &Arc<Calls>) -> AdapterFactory {
+    let calls = calls.clone();
+    Arc::new(move |emitter| {
+        Arc::new(Counting {
+            inner: LocalAdapter::new(emitter),
+            calls: calls.clone(),
+        }) as Arc<dyn Adapter>
+    })
+}
+
+/// A server whose sockets join the room an event names, carry `{"n": <order>}` as data,
+/// and ack `q` with what they are asked plus one.
+async fn server(calls: &Arc<Calls>) -> SioServer {
+    let mut config = sio_config();
+    config.adapter = counting(calls);
+    let io = SocketIo::new(config);
+    io.on_connect(
+        |socket: Socket, Data(auth): Data<serde_json::Value>| async move {
+            let _ = socket.set_data(json!({ "n": auth["n"] }));
+            socket.on(
+                "join",
+                |socket: Socket, Data(room): Data<String>, ack: AckSender| async move {
+                    let _ = socket.join(room);
+                    let _ = ack.send(());
+                },
+            );
+        },
+    );
+    SioServer::start(io)
+}
+
+async fn client(srv: &SioServer, n: u32) -> (RawClient, String) {
+    let mut client = srv.raw().await;
+    let id = client.connect("/", Some(&format!(r#"{{"n":{n}}}"#))).await;
+    (client, id)
+}
+
+#[actix_web::test]
+async fn every_operation_goes_through_the_adapter_interface() {
+    let calls = Arc::new(Calls::default());
+    let srv = server(&calls).await;
+    let (mut a, a_id) = client(&srv, 1).await;
+    let (mut b, b_id) = client(&srv, 2).await;
+    let (mut c, c_id) = client(&srv, 3).await;
+    // Listening from here on: each socket's own room came before.
+    let (events_tx, mut events) = reports::<RoomEvent>();
+    srv.io.on_room_event(move |event| {
+        let _ = events_tx.send(event.clone());
+    });
+    for (client, id) in [(&mut a, 1), (&mut b, 2)] {
+        client.send(&format!(r#"42{id}["join","r"]"#));
+        client.expect(&format!("43{id}[null]")).await;
+    }
+    assert_eq!(
+        events.next("room created").await,
+        RoomEvent::Created("r".into())
+    );
+    assert!(matches!(
+        events.next("a joined").await,
+        RoomEvent::Joined { room, sid } if room == "r" && *sid == *a_id
+    ));
+    assert!(matches!(
+        events.next("b joined").await,
+        RoomEvent::Joined { room, sid } if room == "r" && *sid == *b_id
+    ));
+
+    // Broadcast to a room.
+    srv.io.to("r").emit("m", 1).unwrap();
+    a.expect(r#"42["m",1]"#).await;
+    b.expect(r#"42["m",1]"#).await;
+
+    // Broadcast with acks: each socket gets its own ack id.
+    let io = srv.io.clone();
+    let asking = actix_rt::spawn(async move {
+        io.to("r")
+            .timeout(Duration::from_secs(1))
+            .emit_with_ack("q", 2)
+            .await
+    });
+    a.expect(r#"420["q",2]"#).await;
+    b.expect(r#"420["q",2]"#).await;
+    a.send("430[3]");
+    b.send(r#"430["b"]"#);
+    let mut answers: Vec<String> = support::within(STEP, "the acks", asking)
+        .await
+        .expect("the task")
+        .expect("every ack")
+        .iter()
+        .map(|payload| json!(payload.args).to_string())
+        .collect();
+    answers.sort();
+    assert_eq!(answers, [r#"["b"]"#, "[3]"]);
+
+    // Fetched sockets show their handshake and data, and act through the adapter.
+    let mut fetched = srv.io.in_("r").fetch_sockets().await.unwrap();
+    fetched.sort_by(|x, y| x.id().cmp(y.id()));
+    let mut ids = vec![a_id.clone(), b_id.clone()];
+    ids.sort();
+    assert_eq!(fetched.iter().map(|s| s.id()).collect::<Vec<_>>(), ids);
+    let remote_a = fetched
+        .into_iter()
+        .find(|s| s.id() == a_id)
+        .expect("a is fetched");
+    assert_eq!(remote_a.data(), &json!({"n": 1}));
+    assert_eq!(remote_a.handshake().auth, json!({"n": 1}));
+    assert!(
+        remote_a
+            .handshake()
+            .url
+            .starts_with("/socket.io/?EIO=4&transport=websocket"),
+        "{:?}",
+        remote_a.handshake().url
+    );
+    assert_eq!(remote_a.handshake().address, "127.0.0.1");
+    assert!(remote_a.rooms().contains(&"r".to_owned()));
+    remote_a.emit("hi", "x").unwrap();
+    a.expect(r#"42["hi","x"]"#).await;
+    remote_a.join("s").await.unwrap();
+    remote_a.leave("r").await.unwrap();
+    let a_socket = srv.io.socket(&a_id).expect("a is local");
+    let mut rooms = a_socket.rooms();
+    rooms.sort();
+    let mut expected = vec![a_id.clone(), "s".to_owned()];
+    expected.sort();
+    assert_eq!(rooms, expected);
+
+    // Selections join, leave and disconnect.
+    srv.io
+        .in_(c_id.as_str())
+        .sockets_join(["t", "u"])
+        .await
+        .unwrap();
+    srv.io.in_("t").sockets_leave("u").await.unwrap();
+    let mut all_rooms = srv.io.all_rooms().await.unwrap();
+    all_rooms.sort();
+    let mut expected = vec![
+        a_id.clone(),
+        b_id.clone(),
+        c_id.clone(),
+        "r".into(),
+        "s".into(),
+        "t".into(),
+    ];
+    expected.sort();
+    assert_eq!(all_rooms, expected);
+    remote_a.disconnect(false).await.unwrap();
+    a.expect("41").await;
+    srv.io.in_("t").disconnect_sockets(false).await.unwrap();
+    c.expect("41").await;
+
+    assert_eq!(srv.io.server_count().await.unwrap(), 1);
+    // One server: nobody else to answer a server-side emit.
+    assert!(srv
+        .io
+        .server_side_emit_with_ack("ping", "x")
+        .await
+        .unwrap()
+        .is_empty());
+    b.expect_silence(Duration::from_millis(50)).await;
+
+    for (method, expected) in [
+        ("broadcast", 2),
+        ("broadcast_with_ack", 1),
+        ("fetch_sockets", 1),
+        ("add_sockets", 2),
+        ("del_sockets", 2),
+        ("disconnect_sockets", 2),
+        ("all_rooms", 1),
+        ("server_count", 1),
+        ("server_side_emit", 1),
+        ("on_room_event", 1),
+        // a and c left.
+        ("del_all", 2),
+    ] {
+        assert_eq!(calls.get(method), expected, "calls of {method}");
+    }
+    // Three own rooms, two joins of r, then s, then t and u in one.
+    assert_eq!(calls.get("add_all"), 7);
+    srv.io.close().await;
+    assert_eq!(calls.get("close"), 1);
+    srv.stop().await;
+}
