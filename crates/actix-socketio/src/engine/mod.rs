@@ -1,6 +1,6 @@
 //! Engine.IO v4: the transport-level protocol under Socket.IO.
 //!
-//! [`packet`] and [`session`] are pure (no I/O, no clock); [`transports`] and the service
+//! [`packet`] and [`session`] are pure (no I/O, no clock); the transports and the service
 //! are the only parts that touch actix.
 
 pub mod config;
