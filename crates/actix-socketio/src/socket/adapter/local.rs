@@ -9,10 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use super::{
-    Adapter, AdapterFactory, BoxFuture, BroadcastOptions, Error, Packet, Payload, Room, RoomEvent,
-    RoomListener, Sid, SocketEmitter, SocketInfo, Targets,
+use super::interface::{
+    AckStream, Adapter, AdapterFactory, BoxFuture, BroadcastOptions, RoomEvent, RoomListener,
+    SocketEmitter, SocketInfo, Targets,
 };
+use crate::socket::error::Error;
+use crate::socket::packet::{Packet, Payload};
+use crate::socket::rooms::{Room, Sid};
 
 /// Socket ids are the server's own random strings, never chosen by a client: a fast hash
 /// is safe for sets of them. Room names, which the application may take from clients,
@@ -173,7 +176,7 @@ impl LocalAdapter {
         packet: &Packet,
         opts: &BroadcastOptions,
         timeout: Duration,
-    ) -> super::AckStream {
+    ) -> AckStream {
         let targets = self.targets(opts);
         self.emitter
             .send_with_ack(targets.as_targets(), packet, timeout)
