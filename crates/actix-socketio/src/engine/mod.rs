@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod error;
+mod frame;
 mod handler;
 pub mod packet;
 mod registry;

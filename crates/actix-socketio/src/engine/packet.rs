@@ -9,6 +9,8 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use serde::Serialize;
 
+pub use super::frame::Frame;
+
 /// Joins the packets of one HTTP long-polling payload.
 pub const RECORD_SEPARATOR: u8 = 0x1e;
 
@@ -48,32 +50,11 @@ impl From<Bytes> for Data {
     }
 }
 
-/// An outgoing message, encoded once however many sessions it is queued on: a broadcast
-/// shares one `Frame` among all its receivers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame {
-    /// A text message with its `4` type prefix, sent as is as a WebSocket text frame or as
-    /// one polling record.
-    Text(ByteString),
-    /// Binary data: a WebSocket binary frame, or `b` + base64 when polling.
-    Binary(Bytes),
-}
-
-impl Frame {
-    /// The text message `payload`, prefixed once.
-    pub fn text(payload: &str) -> Frame {
-        let mut text = String::with_capacity(payload.len() + 1);
-        text.push('4');
-        text.push_str(payload);
-        Frame::Text(ByteString::from(text))
-    }
-}
-
 impl From<Data> for Frame {
     fn from(data: Data) -> Frame {
         match data {
             Data::Text(text) => Frame::text(&text),
-            Data::Binary(bytes) => Frame::Binary(bytes),
+            Data::Binary(bytes) => Frame::binary(&bytes),
         }
     }
 }
@@ -159,11 +140,17 @@ impl Packet {
                 out.push('4');
                 out.push_str(text);
             }
-            Packet::Message(Data::Binary(bytes)) | Packet::Outgoing(Frame::Binary(bytes)) => {
+            Packet::Message(Data::Binary(bytes)) => {
                 out.push('b');
                 BASE64.encode_string(bytes, out);
             }
-            Packet::Outgoing(Frame::Text(text)) => out.push_str(text),
+            Packet::Outgoing(frame) => match frame.as_text() {
+                Some(text) => out.push_str(text),
+                None => {
+                    out.push('b');
+                    BASE64.encode_string(frame.payload(), out);
+                }
+            },
             Packet::Upgrade => out.push('5'),
             Packet::Noop => out.push('6'),
         }

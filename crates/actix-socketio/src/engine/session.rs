@@ -249,6 +249,12 @@ impl Session {
         self.state == State::Closed
     }
 
+    /// Whether a long-poll may wait on the session: it is on polling, or a poll that was
+    /// pending at the upgrade still waits for its answer.
+    pub fn polls(&self) -> bool {
+        self.transport == TransportKind::Polling || self.poll_pending
+    }
+
     /// Whether this upgrade attempt is still the one in progress.
     pub fn is_probing(&self, id: UpgradeId) -> bool {
         self.upgrade.is_some_and(|u| u.id == id)
@@ -625,11 +631,7 @@ impl Session {
 /// A message's share of `max_buffered`: its bytes, plus its slot in the queue, so a flood
 /// of tiny messages is bounded too.
 fn queued_cost(frame: &Frame) -> usize {
-    let len = match frame {
-        Frame::Text(text) => text.len(),
-        Frame::Binary(bytes) => bytes.len(),
-    };
-    len + std::mem::size_of::<Packet>()
+    frame.payload().len() + std::mem::size_of::<Packet>()
 }
 
 fn duration_ms(d: Duration) -> u64 {

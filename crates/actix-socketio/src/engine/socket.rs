@@ -9,6 +9,7 @@ use actix_web::http::{
     Uri,
 };
 use actix_web::HttpRequest;
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use super::packet::{Data, Frame};
@@ -64,8 +65,11 @@ struct Connection {
     sid: String,
     request: RequestInfo,
     session: Mutex<Session>,
-    /// Wakes the tasks that deliver packets: the pending long-poll or the WebSocket.
+    /// Wakes the pending long-poll (and, during an upgrade, whatever waits on polling).
     transmit: Notify,
+    /// Wakes the WebSocket writer that carries the session: actix-http's connection task,
+    /// which polls it.
+    writer: AtomicWaker,
     /// Wakes the task that fires the session's deadlines when they move earlier.
     timer: Notify,
 }
@@ -85,6 +89,7 @@ impl EngineSocket {
             request,
             session: Mutex::new(session),
             transmit: Notify::new(),
+            writer: AtomicWaker::new(),
             timer: Notify::new(),
         }))
     }
@@ -147,20 +152,26 @@ impl EngineSocket {
     }
 
     fn run<R>(&self, f: impl FnOnce(&mut Session) -> R, events: Option<&mut Vec<Event>>) -> R {
-        let (result, wakeups) = {
+        let (result, wakeups, polling) = {
             let mut session = self.lock();
             let result = f(&mut session);
             if let Some(events) = events {
                 events.extend(std::iter::from_fn(|| session.poll_event()));
             }
-            (result, session.take_wakeups())
+            (result, session.take_wakeups(), session.polls())
         };
-        // Several tasks may wait at once during an upgrade (the pending long-poll, the
-        // timer task, the probing WebSocket): wake them all, or one wake-up could reach a
-        // task it does not concern. Every waiter creates its `notified()` future before it
-        // checks the session, so no wake-up is lost between the check and the wait.
         if wakeups.transmit {
-            self.0.transmit.notify_waiters();
+            // A WebSocket writer registers its waker before it looks at the session, so no
+            // wake-up is lost between its look and its wait.
+            self.0.writer.wake();
+            // Several tasks may wait at once during an upgrade (the pending long-poll, the
+            // timer task, the probing WebSocket): wake them all, or one wake-up could reach
+            // a task it does not concern. Every waiter creates its `notified()` future
+            // before it checks the session. A WebSocket session has no such waiter, and
+            // skips the cost (a lock) on every message.
+            if polling {
+                self.0.transmit.notify_waiters();
+            }
         }
         if wakeups.timer {
             self.0.timer.notify_waiters();
@@ -170,6 +181,10 @@ impl EngineSocket {
 
     pub(crate) fn transmit_notify(&self) -> &Notify {
         &self.0.transmit
+    }
+
+    pub(crate) fn writer_waker(&self) -> &AtomicWaker {
+        &self.0.writer
     }
 
     pub(crate) fn timer_notify(&self) -> &Notify {

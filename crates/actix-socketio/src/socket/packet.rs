@@ -7,8 +7,6 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use bytestring::ByteString;
-
 use crate::engine::{Data, Frame};
 
 /// The root namespace, left out of encoded packets.
@@ -170,11 +168,12 @@ impl Packet {
     /// The frames are encoded once, ready for any transport, so a broadcast shares them
     /// among all its receivers.
     pub fn encode(&self) -> Vec<Frame> {
-        let mut text = String::from("4");
+        // Written behind room for the WebSocket header: the text is framed where it is.
+        let mut text = Frame::text_buffer();
         self.write_text(&mut text);
         let mut frames = Vec::with_capacity(1 + self.attachments().len());
-        frames.push(Frame::Text(ByteString::from(text)));
-        frames.extend(self.attachments().iter().cloned().map(Frame::Binary));
+        frames.push(Frame::from_text_buffer(text));
+        frames.extend(self.attachments().iter().map(|bytes| Frame::binary(bytes)));
         frames
     }
 
@@ -593,8 +592,8 @@ mod tests {
             packet.encode(),
             vec![
                 Frame::text(text),
-                Frame::Binary(Bytes::from_static(&[1, 2, 3])),
-                Frame::Binary(Bytes::from_static(&[4, 5, 6]))
+                Frame::binary(&[1, 2, 3]),
+                Frame::binary(&[4, 5, 6])
             ]
         );
     }
