@@ -12,9 +12,10 @@ use tokio::sync::Notify;
 use super::config::EngineConfig;
 use super::error::EngineError;
 use super::handler::EngineHandler;
+use super::request::RequestInfo;
 use super::session::{CloseReason, Event, Session, TransportKind};
 use super::sid::IdHasher;
-use super::socket::{EngineSocket, RequestInfo};
+use super::socket::EngineSocket;
 use crate::sync::{read, write};
 
 /// The sessions of one Engine.IO server and the handler they report to.

@@ -1,59 +1,15 @@
 //! The application's handle on one Engine.IO session.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-use actix_web::http::{
-    header::{HeaderMap, HeaderName, HeaderValue},
-    Uri,
-};
-use actix_web::HttpRequest;
 use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use super::packet::{Data, Frame};
+use super::request::RequestInfo;
 use super::session::{Event, Session, TransportKind};
 use crate::sync::lock;
-
-/// What the client's first request carried, kept for the life of the session.
-#[derive(Debug, Clone)]
-pub struct RequestInfo {
-    /// The handshake URI, with its query string.
-    pub uri: Uri,
-    /// The request's headers.
-    pub headers: HeaderMap,
-    /// The TCP peer; a proxy's address when there is one (see `X-Forwarded-For`).
-    pub peer_addr: Option<SocketAddr>,
-    /// The request came over a TLS listener of this server (not a TLS proxy in front).
-    pub secure: bool,
-    /// When the session was opened.
-    pub connected_at: SystemTime,
-}
-
-impl RequestInfo {
-    /// Copies what a session keeps of its first request into allocations of its own.
-    ///
-    /// actix's parsed headers and URI share the connection's read buffer; a plain clone
-    /// would keep that whole buffer (kilobytes) alive for as long as the session lives.
-    pub(crate) fn copied_from(req: &HttpRequest) -> RequestInfo {
-        let mut headers = HeaderMap::with_capacity(req.headers().len());
-        for (name, value) in req.headers() {
-            let name = HeaderName::from_bytes(name.as_str().as_bytes());
-            let value = HeaderValue::from_bytes(value.as_bytes());
-            if let (Ok(name), Ok(value)) = (name, value) {
-                headers.append(name, value);
-            }
-        }
-        RequestInfo {
-            uri: Uri::try_from(req.uri().to_string()).unwrap_or_default(),
-            headers,
-            peer_addr: req.peer_addr(),
-            secure: req.app_config().secure(),
-            connected_at: SystemTime::now(),
-        }
-    }
-}
 
 /// One Engine.IO session as the application sees it: send, close, inspect.
 ///

@@ -1,7 +1,6 @@
 //! One Engine.IO connection seen from Socket.IO: the decoder and the connection's sockets,
 //! one per namespace it joined.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -39,8 +38,9 @@ pub(crate) struct ClientInner {
 struct ClientState {
     /// Reassembles binary packets from their attachments.
     decoder: Decoder,
-    /// The sockets of this connection by namespace name.
-    sockets: HashMap<String, Socket>,
+    /// The sockets of this connection, one per namespace: a client joins one or a few, so
+    /// a list searched by name is smaller and faster than a map.
+    sockets: Vec<Socket>,
     /// The connection closed; late connects (after async middleware) are dropped.
     closed: bool,
     /// Ends the wait of the binary packet the decoder holds (`attachment_timeout`).
@@ -57,7 +57,7 @@ impl Client {
     pub(crate) fn open(engine: &EngineSocket, limits: ClientLimits) -> Client {
         let state = ClientState {
             decoder: Decoder::new(limits.max_attachments, limits.max_attachment_bytes),
-            sockets: HashMap::new(),
+            sockets: Vec::new(),
             closed: false,
             attachment_timer: None,
             attachment_wait: 0,
@@ -163,7 +163,7 @@ impl Client {
             if let Some(timer) = state.attachment_timer.take() {
                 timer.abort();
             }
-            state.sockets.values().cloned().collect()
+            state.sockets.clone()
         };
         let reason = if self.0.parse_error.load(Ordering::Acquire) {
             DisconnectReason::ParseError
@@ -185,7 +185,11 @@ impl Client {
     }
 
     fn socket(&self, nsp: &str) -> Option<Socket> {
-        lock(&self.0.state).sockets.get(nsp).cloned()
+        lock(&self.0.state)
+            .sockets
+            .iter()
+            .find(|s| s.nsp() == nsp)
+            .cloned()
     }
 
     fn send(&self, packet: &Packet) {
@@ -233,10 +237,10 @@ impl Client {
             // A second CONNECT to the namespace can pass async middleware while the
             // first one does; replacing that socket would leave it in the namespace and
             // its rooms for ever, so the later one is dropped.
-            if state.closed || state.sockets.contains_key(ns.name()) {
+            if state.closed || state.sockets.iter().any(|s| s.nsp() == ns.name()) {
                 return;
             }
-            state.sockets.insert(ns.name().to_owned(), socket.clone());
+            state.sockets.push(socket.clone());
         }
         if let Some(timer) = lock(&self.0.connect_timer).take() {
             timer.abort();
@@ -255,10 +259,10 @@ impl Client {
 
 impl Connection for ClientInner {
     fn remove(&self, nsp: &str) {
-        lock(&self.state).sockets.remove(nsp);
+        lock(&self.state).sockets.retain(|s| s.nsp() != nsp);
     }
 
     fn sockets(&self) -> Vec<Socket> {
-        lock(&self.state).sockets.values().cloned().collect()
+        lock(&self.state).sockets.clone()
     }
 }

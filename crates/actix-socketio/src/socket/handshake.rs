@@ -4,11 +4,10 @@ use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::cookie::Cookie;
-use actix_web::http::header::{self, HeaderMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::engine::{EngineSocket, RequestInfo};
+use crate::engine::{EngineSocket, RequestHeaders, RequestInfo};
 
 /// The handshake of a namespace connection: the Engine.IO request plus the CONNECT auth.
 ///
@@ -34,7 +33,7 @@ impl Handshake {
     }
 
     /// The headers of the first request.
-    pub fn headers(&self) -> &HeaderMap {
+    pub fn headers(&self) -> &RequestHeaders {
         &self.request().headers
     }
 
@@ -76,12 +75,12 @@ impl Handshake {
 
     /// The request came from another origin than the host it was sent to.
     pub fn xdomain(&self) -> bool {
-        self.headers().contains_key(header::ORIGIN)
+        self.headers().contains("origin")
     }
 
     /// A header as text, if present and readable.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers().get(name).and_then(|v| v.to_str().ok())
+        self.headers().get(name)
     }
 
     /// A query parameter's first value, decoded.
@@ -95,8 +94,7 @@ impl Handshake {
     /// A request cookie by name, as the browser sent it.
     pub fn cookie(&self, name: &str) -> Option<Cookie<'static>> {
         self.headers()
-            .get_all(header::COOKIE)
-            .filter_map(|v| v.to_str().ok())
+            .get_all("cookie")
             .flat_map(|v| v.split(';'))
             .filter_map(|c| Cookie::parse_encoded(c.trim().to_owned()).ok())
             .find(|c| c.name() == name)
@@ -115,14 +113,17 @@ impl Handshake {
     /// The handshake as Node's adapters send it to each other, for `fetch_sockets`.
     pub fn info(&self) -> HandshakeInfo {
         let mut headers = Map::new();
-        for name in self.headers().keys() {
+        for (name, value) in self.headers().iter() {
             // Node joins repeated headers with ", " (`IncomingMessage.headers`).
-            let values: Vec<&str> = self
-                .headers()
-                .get_all(name)
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            headers.insert(name.as_str().to_owned(), Value::String(values.join(", ")));
+            match headers.get_mut(name) {
+                Some(Value::String(joined)) => {
+                    joined.push_str(", ");
+                    joined.push_str(value);
+                }
+                _ => {
+                    headers.insert(name.to_owned(), Value::String(value.to_owned()));
+                }
+            }
         }
         let mut query = Map::new();
         for (key, value) in self.query() {

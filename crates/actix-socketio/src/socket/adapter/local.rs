@@ -33,12 +33,26 @@ pub struct LocalAdapter {
     has_listeners: AtomicBool,
 }
 
+/// Every socket is in the room named by its id; those rooms are implied, not stored: a
+/// set per socket for a room of one cost a few hundred bytes per connection.
 #[derive(Default)]
 struct Rooms {
-    /// The sockets of each room.
+    /// The sockets of each room joined by name.
     members: HashMap<Room, HashSet<Sid, IdHasher>>,
-    /// The rooms of each socket: every local socket is here, at least in its own room.
+    /// Every local socket, with the rooms it joined by name (empty, without an
+    /// allocation, for most).
     of_socket: HashMap<Sid, HashSet<Room>, IdHasher>,
+}
+
+impl Rooms {
+    /// The local sockets in `room`: its members, and the socket it names.
+    fn in_room<'a>(&'a self, room: &Room) -> impl Iterator<Item = &'a Sid> + 'a {
+        let own = self
+            .of_socket
+            .get_key_value(room.as_str())
+            .map(|(sid, _)| sid);
+        self.members.get(room).into_iter().flatten().chain(own)
+    }
 }
 
 impl LocalAdapter {
@@ -83,8 +97,7 @@ impl LocalAdapter {
         let excluded: HashSet<&Sid, IdHasher> = opts
             .except
             .iter()
-            .filter_map(|room| rooms.members.get(room))
-            .flatten()
+            .flat_map(|room| rooms.in_room(room))
             .collect();
         if opts.rooms.is_empty() {
             return OwnedTargets::AllExcept(excluded.into_iter().cloned().collect());
@@ -93,8 +106,7 @@ impl LocalAdapter {
         let ids = opts
             .rooms
             .iter()
-            .filter_map(|room| rooms.members.get(room))
-            .flatten()
+            .flat_map(|room| rooms.in_room(room))
             .filter(|sid| !excluded.contains(sid) && seen.insert(*sid))
             .cloned()
             .collect();
@@ -159,7 +171,9 @@ impl LocalAdapter {
 
     /// The rooms of this server (socket ids included).
     pub fn local_rooms(&self) -> Vec<Room> {
-        self.read().members.keys().cloned().collect()
+        let rooms = self.read();
+        let own = rooms.of_socket.keys().map(|sid| sid.to_string());
+        rooms.members.keys().cloned().chain(own).collect()
     }
 
     /// Delivers an event to the local sockets `opts` selects, encoded once.
@@ -225,29 +239,37 @@ impl Adapter for LocalAdapter {
         let mut events = Vec::new();
         {
             let mut state = self.write();
-            for room in rooms {
-                if !state.members.contains_key(room) {
-                    state.members.insert(room.clone(), HashSet::default());
+            let state = &mut *state;
+            if !state.of_socket.contains_key(&**sid) {
+                state.of_socket.insert(sid.clone(), HashSet::new());
+                if listening {
+                    events.push(RoomEvent::Created(sid.to_string()));
+                    events.push(RoomEvent::Joined {
+                        room: sid.to_string(),
+                        sid: sid.clone(),
+                    });
+                }
+            }
+            let own = state.of_socket.get_mut(&**sid);
+            let Some(own) = own else { return };
+            for room in rooms.iter().filter(|room| ***room != **sid) {
+                if !own.insert(room.clone()) {
+                    continue;
+                }
+                let members = state.members.entry(room.clone()).or_insert_with(|| {
                     if listening {
                         events.push(RoomEvent::Created(room.clone()));
                     }
-                }
-                let joined = state
-                    .members
-                    .get_mut(room)
-                    .is_some_and(|members| members.insert(sid.clone()));
-                if joined && listening {
+                    HashSet::default()
+                });
+                members.insert(sid.clone());
+                if listening {
                     events.push(RoomEvent::Joined {
                         room: room.clone(),
                         sid: sid.clone(),
                     });
                 }
             }
-            state
-                .of_socket
-                .entry(sid.clone())
-                .or_default()
-                .extend(rooms.iter().cloned());
         }
         if listening {
             self.notify(events);
@@ -259,30 +281,37 @@ impl Adapter for LocalAdapter {
         let mut events = Vec::new();
         {
             let mut state = self.write();
-            for room in rooms {
-                let Some(members) = state.members.get_mut(room) else {
+            let state = &mut *state;
+            let Some(member) = state.of_socket.get_key_value(sid).map(|(k, _)| k.clone()) else {
+                return;
+            };
+            let Some(own) = state.of_socket.get_mut(sid) else {
+                return;
+            };
+            // A socket stays in its own room for as long as it is connected.
+            for room in rooms.iter().filter(|room| room.as_str() != sid) {
+                if !own.remove(room) {
                     continue;
-                };
-                let Some(member) = members.take(sid) else {
-                    continue;
-                };
-                let emptied = members.is_empty();
-                if emptied {
-                    state.members.remove(room);
+                }
+                if let Some(members) = state.members.get_mut(room) {
+                    members.remove(sid);
+                    if members.is_empty() {
+                        state.members.remove(room);
+                        if listening {
+                            events.push(RoomEvent::Left {
+                                room: room.clone(),
+                                sid: member.clone(),
+                            });
+                            events.push(RoomEvent::Deleted(room.clone()));
+                        }
+                        continue;
+                    }
                 }
                 if listening {
                     events.push(RoomEvent::Left {
                         room: room.clone(),
-                        sid: member,
+                        sid: member.clone(),
                     });
-                    if emptied {
-                        events.push(RoomEvent::Deleted(room.clone()));
-                    }
-                }
-            }
-            if let Some(own) = state.of_socket.get_mut(sid) {
-                for room in rooms {
-                    own.remove(room);
                 }
             }
         }
@@ -292,22 +321,53 @@ impl Adapter for LocalAdapter {
     }
 
     fn del_all(&self, sid: &str) {
-        let rooms: Vec<Room> = {
+        let listening = self.listening();
+        let mut events = Vec::new();
+        {
             let mut state = self.write();
-            let Some(rooms) = state.of_socket.remove(sid) else {
+            let Some((member, rooms)) = state.of_socket.remove_entry(sid) else {
                 return;
             };
-            rooms.into_iter().collect()
-        };
-        self.del(sid, &rooms);
+            for room in rooms {
+                if let Some(members) = state.members.get_mut(&room) {
+                    members.remove(sid);
+                    let emptied = members.is_empty();
+                    if emptied {
+                        state.members.remove(&room);
+                    }
+                    if listening {
+                        events.push(RoomEvent::Left {
+                            room: room.clone(),
+                            sid: member.clone(),
+                        });
+                        if emptied {
+                            events.push(RoomEvent::Deleted(room));
+                        }
+                    }
+                }
+            }
+            if listening {
+                events.push(RoomEvent::Left {
+                    room: sid.to_owned(),
+                    sid: member,
+                });
+                events.push(RoomEvent::Deleted(sid.to_owned()));
+            }
+        }
+        if listening {
+            self.notify(events);
+        }
     }
 
     fn socket_rooms(&self, sid: &str) -> Vec<Room> {
-        self.read()
-            .of_socket
-            .get(sid)
-            .map(|rooms| rooms.iter().cloned().collect())
-            .unwrap_or_default()
+        let rooms = self.read();
+        let Some(own) = rooms.of_socket.get(sid) else {
+            return Vec::new();
+        };
+        let mut all = Vec::with_capacity(own.len() + 1);
+        all.push(sid.to_owned());
+        all.extend(own.iter().cloned());
+        all
     }
 
     fn on_room_event(&self, listener: RoomListener) {
