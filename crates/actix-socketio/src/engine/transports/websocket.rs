@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{error::PayloadError, web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason as WsCloseReason, ProtocolError};
 use bytestring::ByteString;
 
@@ -187,6 +187,10 @@ async fn pump<H: EngineHandler>(
                         lose(probe, CloseReason::TransportError);
                         return Exit::Close(CloseCode::Invalid.into());
                     }
+                    Some(Err(ProtocolError::Io(e))) if hung_up(&e) => {
+                        lose(probe, CloseReason::TransportClose);
+                        return Exit::Gone;
+                    }
                     Some(Err(_)) => {
                         lose(probe, CloseReason::TransportError);
                         return Exit::Close(CloseCode::Protocol.into());
@@ -212,6 +216,22 @@ async fn pump<H: EngineHandler>(
                 inner.update(entry, |s| s.handle_timeout(Instant::now()));
             }
         }
+    }
+}
+
+/// Whether a read failed because the connection ended rather than because of what came
+/// over it. A browser leaving a page sends its close frame (1001) and hangs up at once;
+/// actix-ws then reports the end of the stream before the frame it has buffered. Either
+/// way the peer went away, which Node's engine.io calls "transport close".
+fn hung_up(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    match err.get_ref().and_then(|e| e.downcast_ref::<PayloadError>()) {
+        Some(PayloadError::Incomplete(_)) => true,
+        Some(PayloadError::Io(e)) => matches!(
+            e.kind(),
+            BrokenPipe | ConnectionAborted | ConnectionReset | UnexpectedEof
+        ),
+        _ => false,
     }
 }
 
