@@ -14,8 +14,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startApp } from "./support/app.mjs";
 import { launchBrowser, pageCondition, socketConnected, watchSockets } from "./support/browser.mjs";
 
-/** ROOM_DELETE_GRACE_MS: long enough for a page to load and join after creating its room. */
-const GRACE_MS = 1500;
+/**
+ * ROOM_DELETE_GRACE_MS: long enough for a page to load and join after creating its room,
+ * and to tell leaving at once from departing after it.
+ */
+const GRACE_MS = 3000;
 /** Upper bound for anything that should happen "at once". */
 const STEP_MS = 5_000;
 /** static/chat.js shows why it leaves a room this long before going. */
@@ -339,11 +342,16 @@ describe("the chat room in Chromium", () => {
     const count = roomEntry(watcher.page, id).locator(".room-count-now");
     await until(() => text(count), "2", "the head count");
 
+    // 방 나가기 says goodbye: the others hear of it at once, not a grace period later as
+    // after a closed page.
+    const clicked = Date.now();
     await a.page.click("#exit-btn");
+    await notice(b.page, `${aMe.name}님이 퇴장하셨습니다.`).waitFor({ timeout: GRACE_MS });
+    await notice(b.page, `${bMe.name}님이 방장이 되었습니다.`).waitFor({ timeout: GRACE_MS });
+    const took = Date.now() - clicked;
+    assert.ok(took < GRACE_MS, `the departure took ${took} ms, the grace period is ${GRACE_MS} ms`);
     await a.page.waitForURL(`${app.url}/`);
     await socketConnected(a.page, "/room");
-    await notice(b.page, `${aMe.name}님이 퇴장하셨습니다.`).waitFor();
-    await notice(b.page, `${bMe.name}님이 방장이 되었습니다.`).waitFor();
     await until(() => text(b.page.locator(".owner-name")), bMe.name, "the owner b sees");
     assert.equal(await b.page.locator("#delete-room").getAttribute("hidden"), null);
     assert.equal(await b.page.locator("#delete-room").isVisible(), true);
