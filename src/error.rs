@@ -150,24 +150,27 @@ fn has_own_body(headers: &header::HeaderMap) -> bool {
         .is_some_and(|value| !value.starts_with("text/plain"))
 }
 
-/// The page's message and its debug details (the book's `err.stack`).
+/// The page's message and, for development, what led to it (the book's `err.stack`): the
+/// error's causes, one readable line each. `None` when there is nothing beyond the message.
 fn describe(status: StatusCode, error: Option<&actix_web::Error>) -> (String, Option<String>) {
     let reason = status.canonical_reason().unwrap_or("Error").to_owned();
     match error {
         Some(err) => match err.as_error::<AppError>() {
-            Some(app_err) => (app_err.to_string(), Some(error_chain(app_err))),
-            None => (reason, Some(format!("{err}\n{err:?}"))),
+            Some(app_err) => (app_err.to_string(), causes(app_err)),
+            // actix's own errors (a malformed form, a bad path): their text is the detail.
+            None => (reason, Some(err.to_string())),
         },
         None => (reason, None),
     }
 }
 
-fn error_chain(err: &AppError) -> String {
-    let mut chain = format!("{err:?}");
+/// "원인: …" for each error in `err`'s source chain.
+fn causes(err: &AppError) -> Option<String> {
+    let mut lines = Vec::new();
     let mut source = err.source();
     while let Some(cause) = source {
-        chain.push_str(&format!("\ncaused by: {cause}"));
+        lines.push(format!("원인: {cause}"));
         source = cause.source();
     }
-    chain
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }

@@ -1,12 +1,17 @@
 // A chat room page (GET /room/:id): joins `/chat` with the room in the handshake auth,
 // shows chats, whispers and the participants live, sends text with an ack, uploads images
-// with fetch. Everything from the network goes in with textContent only.
+// with fetch. New chats and participants are copies of the page's <template>s, which the
+// server renders from the same macros as the history, so both look alike. Everything from
+// the network goes in with textContent only.
 (function () {
     'use strict';
 
     var ACK_TIMEOUT_MS = 5000;
     var LEAVE_DELAY_MS = 2000;
+    // How long 방 나가기 waits for the goodbye to leave before going anyway.
+    var EXIT_WAIT_MS = 1000;
     var MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+    var PLACEHOLDER = '메시지를 입력하세요';
     // Refusals the room page itself also checks: going there lands on the list with the
     // reason as its message.
     var RECHECKED = ['존재하지 않는 방입니다.', '강퇴당한 방에는 다시 들어갈 수 없습니다.', '허용 인원이 초과하였습니다.'];
@@ -14,14 +19,13 @@
     var root = document.getElementById('chat');
     var roomId = Number(root.dataset.room);
     var me = root.dataset.me;
-    var owner = root.dataset.owner;
     var max = Number(root.dataset.max);
     var roomUrl = '/room/' + roomId;
 
     var listEl = document.getElementById('chat-list');
     var peopleEl = document.getElementById('participants');
     var peopleCountEl = document.getElementById('people-count');
-    var ownerEl = document.getElementById('owner');
+    var ownerEl = document.querySelector('.owner-name');
     var statusEl = document.getElementById('chat-status');
     var formEl = document.getElementById('chat-form');
     var textEl = document.getElementById('chat-text');
@@ -29,7 +33,10 @@
     var gifForm = document.getElementById('gif-form');
     var gifInput = document.getElementById('gif');
     var deleteBtn = document.getElementById('delete-room');
+    var exitBtn = document.getElementById('exit-btn');
     var people = [];
+    // Whose the room is, as the server's participant list last said.
+    var owner = root.dataset.owner;
     var leaving = false;
 
     function showStatus(text) {
@@ -52,11 +59,22 @@
         setTimeout(function () { location.href = url; }, LEAVE_DELAY_MS);
     }
 
-    function el(tag, className, text) {
-        var node = document.createElement(tag);
-        if (className) node.className = className;
-        if (text !== undefined) node.textContent = text;
-        return node;
+    // A fresh copy of the <template> with this id.
+    function copy(id) {
+        return document.getElementById(id).content.firstElementChild.cloneNode(true);
+    }
+
+    function setTone(node, tone) {
+        Array.prototype.slice.call(node.classList).forEach(function (name) {
+            if (name.indexOf('tone-') === 0) node.classList.remove(name);
+        });
+        node.classList.add('tone-' + Number(tone));
+    }
+
+    // Fills a `who` (swatch and name) with a person's look.
+    function setWho(node, name, tone) {
+        node.querySelector('.who-name').textContent = name;
+        setTone(node, tone);
     }
 
     function showTime(timeEl) {
@@ -65,103 +83,122 @@
         timeEl.textContent = new Date(ms).toLocaleTimeString('ko-KR', { hour: '2-digit', minute: '2-digit' });
     }
 
+    // Whether the list shows its end (as of its last scroll): new chats and images that
+    // finish loading keep it there, without pulling back someone reading older chats.
+    var atEnd = true;
+
     function scrollDown() {
         listEl.scrollTop = listEl.scrollHeight;
+        atEnd = true;
     }
 
-    // The same markup as templates/chat.html.
+    function follow() {
+        if (atEnd) scrollDown();
+    }
+
     function chatItem(chat) {
-        var item;
-        if (chat.kind === 'system') {
-            item = el('li', 'chat-item chat-system');
-            var notice = el('span', 'chat-notice', chat.body);
-            notice.style.color = chat.colour;
-            item.appendChild(notice);
-        } else {
-            item = el('li', 'chat-item chat-' + chat.kind + (chat.user === me ? ' mine' : ' other'));
-            var bubble = el('div', 'chat-bubble');
-            var user = el('div', 'chat-user', chat.colour);
-            user.style.color = chat.colour;
-            if (chat.kind === 'whisper') {
-                var tag = el('span', 'whisper-tag', '귓속말 → ');
-                var target = el('span', null, chat.target_colour || '');
-                target.style.color = chat.target_colour || '';
-                tag.appendChild(target);
-                user.appendChild(document.createTextNode(' '));
-                user.appendChild(tag);
-            }
-            bubble.appendChild(user);
-            if (chat.kind === 'gif') {
-                var img = el('img', 'chat-gif');
-                img.src = '/gif/' + encodeURIComponent(chat.body);
-                img.alt = chat.colour + '님이 올린 이미지';
-                img.addEventListener('load', scrollDown);
-                bubble.appendChild(img);
-            } else {
-                var text = el('div', 'chat-text', chat.body);
-                text.style.color = chat.colour;
-                bubble.appendChild(text);
-            }
-            var time = el('time', 'chat-time');
-            time.dataset.ms = String(chat.created_at);
-            showTime(time);
-            bubble.appendChild(time);
-            item.appendChild(bubble);
-        }
+        var item = copy('chat-item-' + chat.kind);
         item.dataset.chatId = String(chat.id);
+        if (chat.kind === 'system') {
+            var notice = item.querySelector('.chat-notice');
+            notice.textContent = chat.body;
+            setTone(notice, chat.tone);
+            return item;
+        }
+        var mine = chat.user === me;
+        item.classList.toggle('mine', mine);
+        item.classList.toggle('other', !mine);
+        setWho(item.querySelector('.chat-name'), chat.name, chat.tone);
+        if (chat.kind === 'whisper') {
+            setWho(item.querySelector('.whisper-target'), chat.target_name || '', chat.target_tone || 0);
+        }
+        if (chat.kind === 'gif') {
+            var img = item.querySelector('.chat-gif');
+            img.src = '/gif/' + encodeURIComponent(chat.body);
+            img.alt = chat.name + '님이 올린 이미지';
+            img.addEventListener('load', follow);
+        } else {
+            var text = item.querySelector('.chat-text');
+            text.textContent = chat.body;
+            setTone(text, chat.tone);
+        }
+        var time = item.querySelector('.chat-time');
+        time.dataset.ms = String(chat.created_at);
+        showTime(time);
         return item;
     }
 
     // Each chat once, whichever way it came.
     function append(chat) {
+        if (['text', 'gif', 'whisper', 'system'].indexOf(chat.kind) < 0) return;
         if (listEl.querySelector('[data-chat-id="' + Number(chat.id) + '"]')) return;
         listEl.appendChild(chatItem(chat));
-        scrollDown();
+        if (chat.user === me && chat.kind !== 'system') scrollDown();
+        else follow();
     }
 
     function kick(person) {
-        if (!confirm(person.colour + '님을 강퇴할까요?')) return;
+        if (!confirm(person.name + '님을 강퇴할까요?')) return;
         socket.timeout(ACK_TIMEOUT_MS).emit('kick', { id: person.id }, function (err, reply) {
             if (err) showStatus('강퇴하지 못했습니다. 다시 시도해 주세요.');
             else if (!reply.ok) showStatus(reply.error);
         });
     }
 
+    function personItem(person) {
+        var item = copy('person-item');
+        item.dataset.id = person.id;
+        setWho(item.querySelector('.person-name'), person.name, person.tone);
+        if (!person.owner) item.querySelector('.badge-owner').remove();
+        if (person.id !== me) item.querySelector('.badge-me').remove();
+        if (owner !== me || person.id === me) item.querySelector('.kick').remove();
+        return item;
+    }
+
+    // The whisper box says whom it goes to while a target is chosen.
+    function showTarget() {
+        var option = toEl.options[toEl.selectedIndex];
+        var whispering = toEl.value !== '';
+        formEl.classList.toggle('whispering', whispering);
+        textEl.placeholder = whispering ? option.dataset.name + '님에게 귓속말' : PLACEHOLDER;
+    }
+
+    // Everything that depends on who is here and whose the room is: the server's list is
+    // the one truth, whatever the page was rendered with.
     function renderPeople() {
         var selected = toEl.value;
+        var head = people.filter(function (p) { return p.owner; })[0];
+        if (head) {
+            owner = head.id;
+            setWho(ownerEl, head.name, head.tone);
+        }
+        deleteBtn.hidden = owner !== me;
         peopleEl.textContent = '';
         while (toEl.options.length > 1) toEl.remove(1);
         people.forEach(function (person) {
-            var item = el('li', 'person');
-            item.dataset.id = person.id;
-            var swatch = el('span', 'swatch');
-            swatch.style.background = person.colour;
-            var name = el('span', 'person-name', person.colour);
-            name.style.color = person.colour;
-            item.appendChild(swatch);
-            item.appendChild(name);
-            if (person.owner) item.appendChild(el('span', 'badge', '방장'));
-            if (person.id === me) {
-                item.appendChild(el('span', 'badge', '나'));
-            } else {
-                var option = el('option', null, person.colour + '에게 귓속말');
+            peopleEl.appendChild(personItem(person));
+            if (person.id !== me) {
+                var option = document.createElement('option');
                 option.value = person.id;
+                option.dataset.name = person.name;
+                option.textContent = person.name + '님에게 귓속말';
                 toEl.appendChild(option);
-                if (owner === me) {
-                    var button = el('button', 'button button-small button-danger', '강퇴');
-                    button.type = 'button';
-                    button.addEventListener('click', function () { kick(person); });
-                    item.appendChild(button);
-                }
             }
-            peopleEl.appendChild(item);
         });
         // Keep the whisper target while they are still here.
         toEl.value = people.some(function (p) { return p.id === selected; }) ? selected : '';
+        showTarget();
         peopleCountEl.textContent = people.length + ' / ' + max;
     }
 
     Array.prototype.forEach.call(listEl.querySelectorAll('time[data-ms]'), showTime);
+    // The history's images load after this: each one makes the list taller.
+    Array.prototype.forEach.call(listEl.querySelectorAll('img.chat-gif'), function (img) {
+        if (!img.complete) img.addEventListener('load', follow);
+    });
+    listEl.addEventListener('scroll', function () {
+        atEnd = listEl.scrollTop + listEl.clientHeight >= listEl.scrollHeight - 8;
+    });
     scrollDown();
 
     var socket = io('/chat', { path: '/socket.io', auth: { room: roomId } });
@@ -199,16 +236,19 @@
         renderPeople();
     });
 
-    socket.on('owner', function (data) {
-        owner = data.id;
-        ownerEl.textContent = data.colour;
-        ownerEl.style.color = data.colour;
-        deleteBtn.hidden = owner !== me;
-        renderPeople();
-    });
-
     socket.on('chat', append);
     socket.on('whisper', append);
+
+    // Kick buttons, the server's and the script's alike.
+    peopleEl.addEventListener('click', function (event) {
+        var button = event.target.closest('.kick');
+        if (!button) return;
+        var id = button.closest('.person').dataset.id;
+        var person = people.filter(function (p) { return p.id === id; })[0];
+        if (person) kick(person);
+    });
+
+    toEl.addEventListener('change', showTarget);
 
     formEl.addEventListener('submit', function (event) {
         event.preventDefault();
@@ -226,8 +266,30 @@
             } else {
                 clearStatus();
                 if (textEl.value === text) textEl.value = '';
+                // One whisper at a time: the next message goes to everyone unless chosen again.
+                if (to && toEl.value === to) {
+                    toEl.value = '';
+                    showTarget();
+                }
             }
         });
+    });
+
+    // Leaving on purpose says goodbye, so the others hear of it at once; a closed page
+    // only looks like a reload, and keeps the seat for the grace period.
+    exitBtn.addEventListener('click', function (event) {
+        if (!socket.connected) return;
+        event.preventDefault();
+        var gone = false;
+        function go() {
+            if (gone) return;
+            gone = true;
+            location.href = exitBtn.href;
+        }
+        socket.io.engine.once('close', go);
+        setTimeout(go, EXIT_WAIT_MS);
+        leaving = true;
+        socket.disconnect();
     });
 
     gifInput.addEventListener('change', function () {

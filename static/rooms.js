@@ -1,5 +1,7 @@
-// The room list (GET /): keeps head counts, new rooms and deleted rooms up to date through
-// the `/room` namespace. Everything from the network goes in with textContent only.
+// The room list (GET /): keeps head counts, owners, new rooms and deleted rooms up to date
+// through the `/room` namespace. A new room is a copy of the page's <template>, rendered
+// from the same macro as the list. Everything from the network goes in with textContent
+// only.
 (function () {
     'use strict';
 
@@ -14,54 +16,28 @@
         emptyEl.hidden = listEl.children.length > 0;
     }
 
-    function el(tag, className, text) {
-        var node = document.createElement(tag);
-        if (className) node.className = className;
-        if (text !== undefined) node.textContent = text;
-        return node;
+    function setOwner(item, owner) {
+        var who = item.querySelector('.room-owner .who');
+        who.querySelector('.who-name').textContent = owner.name;
+        Array.prototype.slice.call(who.classList).forEach(function (name) {
+            if (name.indexOf('tone-') === 0) who.classList.remove(name);
+        });
+        who.classList.add('tone-' + Number(owner.tone));
     }
 
-    function colourName(colour) {
-        var wrap = document.createDocumentFragment();
-        var swatch = el('span', 'swatch');
-        swatch.style.background = colour;
-        var name = el('span', null, colour);
-        name.style.color = colour;
-        wrap.appendChild(swatch);
-        wrap.appendChild(name);
-        return wrap;
-    }
-
-    // The same markup as templates/index.html.
     function roomItem(room) {
         var id = Number(room.id);
         var href = '/room/' + id;
-        var item = el('li', 'room');
+        var template = document.getElementById(room.secret ? 'room-item-secret' : 'room-item-public');
+        var item = template.content.firstElementChild.cloneNode(true);
         item.dataset.roomId = String(id);
-
-        var main = el('div', 'room-main');
-        var title = el('a', 'room-title', room.title);
+        var title = item.querySelector('.room-title');
+        title.textContent = room.title;
         title.href = href;
-        main.appendChild(title);
-        main.appendChild(room.secret
-            ? el('span', 'badge badge-secret', '비밀방')
-            : el('span', 'badge badge-public', '공개방'));
-
-        var meta = el('div', 'room-meta');
-        var owner = el('span', 'room-owner', '방장 ');
-        owner.appendChild(colourName(room.owner));
-        var count = el('span', 'room-count');
-        count.appendChild(el('span', 'room-count-now', String(room.count)));
-        count.appendChild(document.createTextNode(' / ' + Number(room.max) + '명'));
-        meta.appendChild(owner);
-        meta.appendChild(count);
-
-        var enter = el('a', 'button room-enter', '입장');
-        enter.href = href;
-
-        item.appendChild(main);
-        item.appendChild(meta);
-        item.appendChild(enter);
+        item.querySelector('.room-enter').href = href;
+        setOwner(item, room.owner);
+        item.querySelector('.room-count-now').textContent = String(room.count);
+        item.querySelector('.room-count-max').textContent = String(Number(room.max));
         return item;
     }
 
@@ -83,5 +59,10 @@
         var item = findRoom(data.id);
         var count = item && item.querySelector('.room-count-now');
         if (count) count.textContent = String(data.count);
+    });
+
+    socket.on('roomOwner', function (data) {
+        var item = findRoom(data.id);
+        if (item && data.owner) setOwner(item, data.owner);
     });
 })();

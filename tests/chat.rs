@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{config, config_with, Browser, SocketClient, TestServer};
+use gif_chat::identity::look_for;
 use serde_json::{json, Value};
 
 /// Long enough for an event that should not come to have arrived if it were sent.
@@ -83,7 +84,7 @@ async fn connecting_needs_a_session_a_room_and_a_grant() {
 }
 
 #[actix_rt::test]
-async fn chats_reach_everyone_once_with_the_authors_colour() {
+async fn chats_reach_everyone_once_with_the_authors_look() {
     let srv = TestServer::start(config("development")).await;
     let mut lobby = SocketClient::lobby(&srv).await;
     let alice = Browser::new(&srv);
@@ -94,9 +95,10 @@ async fn chats_reach_everyone_once_with_the_authors_colour() {
 
     let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
     let list = participants(&mut a, &[&alice_id]).await;
+    let alice_look = look_for(&alice_id);
     assert_eq!(
         list,
-        json!([{ "id": alice_id, "colour": gif_chat::identity::colour_for(&alice_id), "owner": true }])
+        json!([{ "id": alice_id, "name": alice_look.name, "tone": alice_look.tone, "owner": true }])
     );
     let mut b = SocketClient::chat(&srv, &bob, id).await.socket();
     participants(&mut a, &[&alice_id, &bob_id]).await;
@@ -111,13 +113,13 @@ async fn chats_reach_everyone_once_with_the_authors_colour() {
     );
 
     // The others hear of the newcomer; the newcomer does not hear of itself.
-    let bob_colour = gif_chat::identity::colour_for(&bob_id);
+    let bob_look = look_for(&bob_id);
     let notice = a.event("chat").await;
     assert_eq!(notice["kind"], json!("system"));
     assert_eq!(notice["user"], json!(bob_id));
     assert_eq!(
         notice["body"],
-        json!(format!("{bob_colour}님이 입장하셨습니다."))
+        json!(format!("{}님이 입장하셨습니다.", bob_look.name))
     );
     // (Alice's own notice may still reach Bob: it is stored, then sent, after she joined.)
     while let Some(chat) = b.try_event("chat", QUIET).await {
@@ -133,7 +135,8 @@ async fn chats_reach_everyone_once_with_the_authors_colour() {
         assert_eq!(chat["kind"], json!("text"));
         assert_eq!(chat["body"], json!("안녕하세요 <b>!</b>"));
         assert_eq!(chat["user"], json!(bob_id));
-        assert_eq!(chat["colour"], json!(bob_colour));
+        assert_eq!(chat["name"], json!(bob_look.name));
+        assert_eq!(chat["tone"], json!(bob_look.tone));
         assert_eq!(chat["room_id"], json!(id));
         // Exactly once.
         assert_eq!(socket.try_event("chat", QUIET).await, None);
@@ -225,10 +228,9 @@ async fn whispers_reach_only_their_sender_and_target() {
         assert_eq!(whisper["body"], json!("비밀이야"));
         assert_eq!(whisper["user"], json!(alice_id));
         assert_eq!(whisper["target"], json!(bob_id));
-        assert_eq!(
-            whisper["target_colour"],
-            json!(gif_chat::identity::colour_for(&bob_id))
-        );
+        let bob = look_for(&bob_id);
+        assert_eq!(whisper["target_name"], json!(bob.name));
+        assert_eq!(whisper["target_tone"], json!(bob.tone));
     }
     assert_eq!(c.try_event("whisper", QUIET).await, None);
     assert!(bob
@@ -300,6 +302,19 @@ async fn only_the_owner_kicks_and_the_kicked_stay_out() {
         socket.disconnected().await;
     }
     participants(&mut o, &[&owner_id]).await;
+    // The room hears of a kick, not of an ordinary departure.
+    let kicked = format!("{}님이 방장에게 강퇴당했습니다.", look_for(&guest_id).name);
+    let left = format!("{}님이 퇴장하셨습니다.", look_for(&guest_id).name);
+    loop {
+        let chat = o.event("chat").await;
+        assert_ne!(chat["body"], json!(left));
+        if chat["body"] == json!(kicked) {
+            assert_eq!(chat["kind"], json!("system"));
+            assert_eq!(chat["user"], json!(guest_id));
+            break;
+        }
+    }
+    assert_eq!(o.try_event("chat", QUIET).await, None, "one notice only");
     assert!(srv
         .state
         .chat()
@@ -332,28 +347,32 @@ async fn ownership_passes_to_the_longest_present_when_the_owner_leaves() {
     let owner_id = owner.public_id(id).await;
     let first_id = first.public_id(id).await;
     let second_id = second.public_id(id).await;
+    let mut lobby = SocketClient::lobby(&srv).await;
     let o = SocketClient::chat(&srv, &owner, id).await.socket();
     let mut f = SocketClient::chat(&srv, &first, id).await.socket();
     assert!(common::eventually(|| srv.state.chat().count(id) == 2).await);
     let mut s = SocketClient::chat(&srv, &second, id).await.socket();
     participants(&mut s, &[&owner_id, &first_id, &second_id]).await;
 
-    o.close().await;
-    let colour = gif_chat::identity::colour_for(&first_id);
-    let expected_owner = json!({ "id": first_id, "colour": colour });
+    // Leaving on purpose hands the room over at once (the grace period here is 60 s).
+    o.leave().await;
+    let look = look_for(&first_id);
+    let expected_owner = json!({ "id": first_id, "name": look.name, "tone": look.tone });
     for socket in [&mut f, &mut s] {
         let list = participants(socket, &[&first_id, &second_id]).await;
         assert_eq!(list[0]["owner"], json!(true));
         assert_eq!(list[1]["owner"], json!(false));
         assert_eq!(socket.event("owner").await, expected_owner);
     }
+    // The room lists show the new owner.
+    assert_eq!(
+        lobby.event("roomOwner").await,
+        json!({ "id": id, "owner": { "name": look.name, "tone": look.tone } })
+    );
     // The notices: the owner left, then the new owner (earlier join notices may still be
     // arriving in between).
-    let left = format!(
-        "{}님이 퇴장하셨습니다.",
-        gif_chat::identity::colour_for(&owner_id)
-    );
-    let promoted = format!("{colour}님이 방장이 되었습니다.");
+    let left = format!("{}님이 퇴장하셨습니다.", look_for(&owner_id).name);
+    let promoted = format!("{}님이 방장이 되었습니다.", look.name);
     let (mut saw_left, mut saw_promoted) = (false, false);
     while !saw_promoted {
         let chat = s.event("chat").await;
@@ -372,6 +391,107 @@ async fn ownership_passes_to_the_longest_present_when_the_owner_leaves() {
     assert_eq!(
         f.emit_ack("kick", json!({ "id": second_id })).await,
         json!({ "ok": true })
+    );
+    srv.stop().await;
+}
+
+/// The grace period of these tests: long enough to reconnect within, short to wait out.
+const GRACE_MS: u64 = 600;
+
+#[actix_rt::test]
+async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
+    let grace = GRACE_MS.to_string();
+    let srv = TestServer::start(config_with(
+        "development",
+        &[("ROOM_DELETE_GRACE_MS", &grace)],
+    ))
+    .await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("방", "", "").await;
+    let guest = Browser::new(&srv);
+    let owner_id = owner.public_id(id).await;
+    let guest_id = guest.public_id(id).await;
+    let mut lobby = SocketClient::lobby(&srv).await;
+    let o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let mut g = SocketClient::chat(&srv, &guest, id).await.socket();
+    participants(&mut g, &[&owner_id, &guest_id]).await;
+    // Past the join notices.
+    assert_eq!(
+        g.emit_ack("chat", json!({ "text": "before" })).await,
+        json!({ "ok": true })
+    );
+    while g.event("chat").await["body"] != json!("before") {}
+    while lobby.event("roomCount").await != json!({ "id": id, "count": 2 }) {}
+
+    // The page goes (no DISCONNECT: a reload) and comes back within the grace period.
+    o.close().await;
+    actix_rt::time::sleep(Duration::from_millis(GRACE_MS / 3)).await;
+    assert_eq!(
+        srv.state.chat().count(id),
+        2,
+        "the owner keeps their seat meanwhile"
+    );
+    let mut o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let list = participants(&mut o, &[&owner_id, &guest_id]).await;
+    assert_eq!(list[0]["owner"], json!(true));
+
+    // Well past the grace period: no departure, no arrival, no hand-over, for anyone.
+    actix_rt::time::sleep(Duration::from_millis(GRACE_MS + 300)).await;
+    for name in ["chat", "participants", "owner"] {
+        assert_eq!(g.try_event(name, QUIET).await, None, "{name}");
+    }
+    assert_eq!(lobby.try_event("roomCount", QUIET).await, None);
+    assert_eq!(lobby.try_event("roomOwner", QUIET).await, None);
+    // The owner still owns it, by every account.
+    assert!(srv.state.chat().participants(id)[0].owner);
+    assert_eq!(
+        o.emit_ack("kick", json!({ "id": guest_id })).await,
+        json!({ "ok": true })
+    );
+    let history = owner.get(&format!("/room/{id}")).await.body;
+    assert!(!history.contains("님이 퇴장하셨습니다."), "{history}");
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn an_owner_gone_past_the_grace_period_departs_and_hands_the_room_over() {
+    let grace = GRACE_MS.to_string();
+    let srv = TestServer::start(config_with(
+        "development",
+        &[("ROOM_DELETE_GRACE_MS", &grace)],
+    ))
+    .await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("방", "", "").await;
+    let guest = Browser::new(&srv);
+    let owner_id = owner.public_id(id).await;
+    let guest_id = guest.public_id(id).await;
+    let o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let mut g = SocketClient::chat(&srv, &guest, id).await.socket();
+    participants(&mut g, &[&owner_id, &guest_id]).await;
+
+    o.close().await;
+    let gone = tokio::time::Instant::now();
+    let list = participants(&mut g, &[&guest_id]).await;
+    let waited = gone.elapsed();
+    assert!(
+        waited >= Duration::from_millis(GRACE_MS * 8 / 10),
+        "departed after {waited:?}, the grace period is {GRACE_MS} ms"
+    );
+    assert_eq!(list[0]["owner"], json!(true));
+    assert_eq!(g.event("owner").await["id"], json!(guest_id));
+    let left = format!("{}님이 퇴장하셨습니다.", look_for(&owner_id).name);
+    while g.event("chat").await["body"] != json!(left) {}
+
+    // Coming back later is an arrival like any other, and does not take the room back.
+    let mut o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let list = participants(&mut o, &[&guest_id, &owner_id]).await;
+    assert_eq!(list[1]["owner"], json!(false));
+    let arrived = format!("{}님이 입장하셨습니다.", look_for(&owner_id).name);
+    while g.event("chat").await["body"] != json!(arrived) {}
+    assert_eq!(
+        o.emit_ack("kick", json!({ "id": guest_id })).await,
+        json!({ "ok": false, "error": "방장만 강퇴할 수 있습니다." })
     );
     srv.stop().await;
 }
@@ -409,10 +529,11 @@ async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_
     let id = owner.create_room("잠깐", "", "").await;
     lobby.forget("newRoom");
 
-    // A refresh: leave and come straight back.
+    // A refresh: the page goes and comes straight back; the owner never stops being there.
     let socket = SocketClient::chat(&srv, &owner, id).await.socket();
     socket.close().await;
-    assert!(common::eventually(|| srv.state.chat().count(id) == 0).await);
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(srv.state.chat().count(id), 1);
     let socket = SocketClient::chat(&srv, &owner, id).await.socket();
     assert_eq!(
         lobby

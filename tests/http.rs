@@ -76,11 +76,38 @@ async fn unknown_route_is_a_404_error_page() {
         "{}",
         page.content_type
     );
-    assert!(page.body.contains("GET /nope 라우터가 존재하지 않습니다."));
+    assert!(page
+        .body
+        .contains("<h1>GET /nope 라우터가 존재하지 않습니다.</h1>"));
     assert!(page.body.contains("<h2>404</h2>"));
-    // Development shows the details block.
-    assert!(page.body.contains("class=\"error-details\""));
+    // Nothing caused it, so there is nothing more to show; and never Rust's Debug form.
+    assert!(!page.body.contains("error-details"), "{}", page.body);
+    assert!(!page.body.contains("NotFound"), "{}", page.body);
+    assert!(!page.body.contains("method:"), "{}", page.body);
     srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn development_shows_what_caused_an_error_as_readable_lines() {
+    for (env, shown) in [("development", true), ("production", false)] {
+        let srv = TestServer::start(config(env)).await;
+        // The database goes away under the app: the room list cannot be read.
+        srv.state.chat().store().close().await;
+        let page = get(&srv, "/").await;
+        assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR, "{env}");
+        assert!(
+            page.body
+                .contains("<h1>데이터를 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.</h1>"),
+            "{env}: {}",
+            page.body
+        );
+        let details = r#"<pre class="error-details">원인: database error: attempted to acquire a connection on a closed pool"#;
+        assert_eq!(page.body.contains(details), shown, "{env}: {}", page.body);
+        for debug in ["Store(", "Database(", "PoolClosed"] {
+            assert!(!page.body.contains(debug), "{env}: {}", page.body);
+        }
+        srv.stop().await;
+    }
 }
 
 #[actix_rt::test]
@@ -181,9 +208,9 @@ async fn session_cookie_is_private_http_only_and_lax() {
     assert!(!cookie.contains("Secure"), "{cookie}");
     // Private (encrypted): neither the key nor the secret id is readable in the cookie.
     assert!(!cookie.contains("user"), "{cookie}");
-    let colour = my_colour(&first.body);
+    let name = my_name(&first.body);
 
-    // The server reads it back: the same identity (shown as its colour) on the next visit.
+    // The server reads it back: the same identity (shown as its name) on the next visit.
     let name_value = cookie.split(';').next().unwrap_or_default();
     let second = fetch(
         awc::Client::default()
@@ -191,17 +218,18 @@ async fn session_cookie_is_private_http_only_and_lax() {
             .insert_header((header::COOKIE, name_value)),
     )
     .await;
-    assert_eq!(my_colour(&second.body), colour);
+    assert_eq!(my_name(&second.body), name);
 
     // Pages that do not touch the session set no cookie.
     assert!(get(&srv, "/nope").await.set_cookies.is_empty());
     srv.stop().await;
 }
 
-/// The visitor's colour as the room list shows it.
-fn my_colour(html: &str) -> String {
-    let start = html.find("내 색상:").expect("the list shows my colour");
+/// The visitor's name as the room list shows it.
+fn my_name(html: &str) -> String {
+    let start = html.find("내 이름:").expect("the list shows my name");
     let rest = &html[start..];
-    let at = rest.find('#').expect("a colour");
-    rest[at..at + 7].to_owned()
+    let at = rest.find(r#"<span class="who-name">"#).expect("a name") + 23;
+    let end = rest[at..].find('<').expect("the name ends");
+    rest[at..at + end].to_owned()
 }

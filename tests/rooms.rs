@@ -33,19 +33,22 @@ async fn the_list_shows_each_room_with_its_kind_count_and_owner() {
     assert!(secret_at.is_some() && public_at.is_some() && secret_at < public_at);
     assert!(page.body.contains(&format!(r#"href="/room/{public}""#)));
     assert!(page.body.contains("공개방") && page.body.contains("비밀방"));
-    assert!(page
-        .body
-        .contains(r#"<span class="room-count-now">0</span> / 5명"#));
-    assert!(page
-        .body
-        .contains(r#"<span class="room-count-now">0</span> / 10명"#));
+    assert!(page.body.contains(
+        r#"<span class="room-count-now">0</span> / <span class="room-count-max">5</span>명"#
+    ));
+    assert!(page.body.contains(
+        r#"<span class="room-count-now">0</span> / <span class="room-count-max">10</span>명"#
+    ));
     // Escaped, never markup.
     assert!(page.body.contains("&lt;b&gt;비밀&lt;/b&gt;"));
     assert!(!page.body.contains("<b>비밀</b>"));
-    // The owner appears as their colour, never as an id.
+    // The owner appears as their name, never as an id.
     let owner_id = owner.public_id(public).await;
-    let colour = gif_chat::identity::colour_for(&owner_id);
-    assert!(page.body.contains(&colour));
+    let look = gif_chat::identity::look_for(&owner_id);
+    assert!(page.body.contains(&format!(
+        r#"<span class="room-owner">방장 <span class="who tone-{}"><span class="swatch" aria-hidden="true"></span><span class="who-name">{}</span></span></span>"#,
+        look.tone, look.name
+    )));
     assert!(!page.body.contains(&owner_id));
     srv.stop().await;
 }
@@ -115,7 +118,7 @@ async fn creating_a_room_makes_the_creator_its_owner_and_lets_them_in() {
             "id": id,
             "title": "게임방",
             "max": 3,
-            "owner": gif_chat::identity::colour_for(&me),
+            "owner": gif_chat::identity::look_for(&me),
             "secret": true,
             "count": 0,
         })
@@ -176,18 +179,25 @@ async fn a_secret_room_asks_for_its_password() {
         "no chat before the password"
     );
 
+    // A wrong one: back to the form, which says why once, and not to the room list.
     let page = guest
         .post_form(&format!("/room/{id}/password"), &[("password", "틀림")])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(page.location.as_deref(), Some("/"));
-    assert!(guest.get("/").await.body.contains("비밀번호가 틀렸습니다."));
-    // Still locked.
-    assert!(guest
-        .get(&format!("/room/{id}"))
-        .await
-        .body
-        .contains("/password"));
+    assert_eq!(page.location, Some(format!("/room/{id}")));
+    let form = guest.get(&format!("/room/{id}")).await;
+    assert!(form.body.contains(
+        r#"<p class="flash" role="alert" id="password-error">비밀번호가 틀렸습니다.</p>"#
+    ));
+    assert!(form.body.contains(r#"aria-invalid="true""#));
+    assert!(
+        !form.body.contains("틀림"),
+        "the password typed is not sent back"
+    );
+    let again = guest.get(&format!("/room/{id}")).await;
+    assert!(again.body.contains("/password"), "still locked");
+    assert!(!again.body.contains("비밀번호가 틀렸습니다."));
+    assert!(!guest.get("/").await.body.contains("비밀번호가 틀렸습니다."));
 
     let page = guest
         .post_form(&format!("/room/{id}/password"), &[("password", "열려라")])
@@ -199,13 +209,14 @@ async fn a_secret_room_asks_for_its_password() {
     srv.stop().await;
 }
 
-/// Posts a password for the room: where it redirects, and the room list's message after.
+/// Posts a password for the room: where it redirects, and the page there.
 async fn guess(browser: &Browser, room: i64, password: &str) -> (Option<String>, String) {
     let page = browser
         .post_form(&format!("/room/{room}/password"), &[("password", password)])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    (page.location, browser.get("/").await.body)
+    let next = browser.get(page.location.as_deref().unwrap_or("/")).await;
+    (page.location, next.body)
 }
 
 #[actix_rt::test]
@@ -218,14 +229,15 @@ async fn password_guesses_are_limited_per_room_and_address_not_per_session() {
     let other = owner.create_room("다른 금고", "", "다른 정답").await;
 
     let guesser = Browser::new(&srv);
+    let form = Some(format!("/room/{id}"));
     for attempt in 0..gif_chat::chat::PASSWORD_GUESSES {
         let (location, home) = guess(&guesser, id, "틀림").await;
-        assert_eq!(location.as_deref(), Some("/"), "attempt {attempt}");
+        assert_eq!(location, form, "attempt {attempt}");
         assert!(home.contains(WRONG), "attempt {attempt}");
     }
     // Over the limit even the right password is not checked.
     let (location, home) = guess(&guesser, id, "정답").await;
-    assert_eq!(location.as_deref(), Some("/"));
+    assert_eq!(location, form);
     assert!(home.contains(TOO_MANY), "{home}");
     assert!(!home.contains(WRONG));
     // A fresh session from the same address is no way around it.

@@ -1,12 +1,13 @@
 //! The chat rooms in real time: presence, the `/room` (room list) and `/chat` (inside a
 //! room) namespaces, entry permissions, and deleting rooms nobody is in.
 //!
-//! Events (see `realtime` for the `/chat` handlers):
-//! - `/room`, server → client: `newRoom` {id, title, max, owner (colour), secret, count},
-//!   `removeRoom` id, `roomCount` {id, count}.
-//! - `/chat`, server → client: `participants` [{id, colour, owner}], `chat` and `whisper`
-//!   (a stored chat plus `colour`), `owner` {id, colour}, `kicked` {message},
-//!   `refused` {message}, `roomRemoved` {message}.
+//! Events (see `realtime` for the `/chat` handlers); a look is {name, tone}:
+//! - `/room`, server → client: `newRoom` {id, title, max, owner (a look), secret, count},
+//!   `removeRoom` id, `roomCount` {id, count}, `roomOwner` {id, owner (a look)}.
+//! - `/chat`, server → client: `participants` [{id, name, tone, owner}], `chat` and
+//!   `whisper` (a stored chat plus its author's look, and a whisper's `target_name` and
+//!   `target_tone`), `owner` {id, name, tone}, `kicked` {message}, `refused` {message},
+//!   `roomRemoved` {message}.
 //! - `/chat`, client → server, each with an ack `{ok: true}` or `{ok: false, error}`:
 //!   `chat` {text}, `whisper` {to, text}, `kick` {id}.
 
@@ -30,7 +31,7 @@ pub use person::Person;
 
 use crate::{
     config::Config,
-    identity::colour_for,
+    identity::{look_for, Look},
     live::LiveTasks,
     store::{Chat, NewChat, Room, Store, StoreError},
     uploads,
@@ -45,22 +46,27 @@ pub const ROOM_NSP: &str = "/chat";
 
 const ROOM_REMOVED: &str = "방이 삭제되었습니다.";
 
-/// A chat as clients get it: the stored chat plus its author's colour (and a whisper's
-/// recipient's colour, since a colour is how people are named).
+/// A chat as clients get it: the stored chat plus how its author looks (and a whisper's
+/// recipient, since that is how people are named).
 #[derive(Debug, Clone, Serialize)]
 pub struct ChatView {
     #[serde(flatten)]
     pub chat: Chat,
-    pub colour: String,
+    #[serde(flatten)]
+    pub author: Look,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_colour: Option<String>,
+    pub target_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_tone: Option<u8>,
 }
 
 impl From<Chat> for ChatView {
     fn from(chat: Chat) -> Self {
+        let target = chat.target.as_deref().map(look_for);
         ChatView {
-            colour: colour_for(&chat.user),
-            target_colour: chat.target.as_deref().map(colour_for),
+            author: look_for(&chat.user),
+            target_tone: target.as_ref().map(|t| t.tone),
+            target_name: target.map(|t| t.name),
             chat,
         }
     }
@@ -70,7 +76,8 @@ impl From<Chat> for ChatView {
 #[derive(Debug, Clone, Serialize)]
 pub struct Participant {
     pub id: String,
-    pub colour: String,
+    #[serde(flatten)]
+    pub look: Look,
     pub owner: bool,
 }
 
@@ -80,19 +87,19 @@ fn participants(snapshot: &presence::Snapshot) -> Vec<Participant> {
         .iter()
         .map(|id| Participant {
             owner: snapshot.owner.as_deref() == Some(id.as_str()),
-            colour: colour_for(id),
+            look: look_for(id),
             id: id.clone(),
         })
         .collect()
 }
 
-/// `newRoom` on `/room`; the owner appears only as their colour, the password not at all.
+/// `newRoom` on `/room`; the owner appears only as their look, the password not at all.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoomSummary {
     pub id: i64,
     pub title: String,
     pub max: i64,
-    pub owner: String,
+    pub owner: Look,
     pub secret: bool,
     pub count: usize,
 }
@@ -101,6 +108,13 @@ pub struct RoomSummary {
 struct RoomCount {
     id: i64,
     count: usize,
+}
+
+/// `roomOwner` on `/room`: a room was handed over.
+#[derive(Serialize)]
+struct RoomOwner {
+    id: i64,
+    owner: Look,
 }
 
 #[derive(Serialize)]
@@ -219,7 +233,7 @@ impl ChatHub {
             id: room.id,
             title: room.title.clone(),
             max: room.max,
-            owner: Person::from_public(self.owner_of(room)).colour,
+            owner: look_for(&self.owner_of(room)),
             secret: room.is_secret(),
             count: self.count(room.id),
         }
@@ -277,10 +291,14 @@ impl Hub {
     /// Deletes the room after the grace period, unless someone joins meanwhile (which
     /// invalidates `token`).
     fn delete_later(hub: &Arc<Hub>, room: i64, token: u64) {
-        let grace = hub.grace;
+        Hub::delete_after(hub, room, token, hub.grace);
+    }
+
+    /// Deletes the room after `wait` if it is still empty under `token`.
+    fn delete_after(hub: &Arc<Hub>, room: i64, token: u64, wait: Duration) {
         let hub: Weak<Hub> = Arc::downgrade(hub);
         actix_web::rt::spawn(async move {
-            tokio::time::sleep(grace).await;
+            tokio::time::sleep(wait).await;
             let Some(hub) = hub.upgrade() else {
                 return;
             };

@@ -1,9 +1,10 @@
-//! Who someone is in public: a hash of their secret session id, and its colour.
+//! Who someone is in public: a hash of their secret session id, and the name and colour
+//! it is shown as.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::identity::colour_for;
+use crate::identity::{look_for, Look};
 
 /// Hex characters of SHA-256 kept in a public id: 64 bits, plenty to tell a room's
 /// people apart, and the secret cannot be recovered from it.
@@ -14,7 +15,8 @@ const PUBLIC_ID_HEX: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Person {
     pub id: String,
-    pub colour: String,
+    #[serde(flatten)]
+    pub look: Look,
 }
 
 impl Person {
@@ -25,8 +27,8 @@ impl Person {
 
     /// A person known by their public id (a room's owner, a whisper's target).
     pub fn from_public(id: String) -> Person {
-        let colour = colour_for(&id);
-        Person { id, colour }
+        let look = look_for(&id);
+        Person { id, look }
     }
 }
 
@@ -48,7 +50,7 @@ mod tests {
         assert_eq!(public_id("abc"), "ba7816bf8f01cfea");
         let person = Person::from_secret("abc");
         assert_eq!(person.id, "ba7816bf8f01cfea");
-        assert_eq!(person.colour, colour_for("ba7816bf8f01cfea"));
+        assert_eq!(person.look, look_for("ba7816bf8f01cfea"));
         assert_ne!(public_id("abd"), public_id("abc"));
     }
 }

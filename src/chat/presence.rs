@@ -1,9 +1,11 @@
 //! Who is in which room right now: in memory, per room, people in order of arrival, each
 //! with the sockets (tabs) they have open there.
 //!
-//! A person is present while at least one of their sockets is; capacity counts people, so a
-//! second tab always fits. An empty room waits for deletion under a token that any join
-//! cancels; a room being deleted refuses joins.
+//! A person is present while at least one of their sockets is, and for a grace period after
+//! their last one went without saying goodbye (a reload, a short network drop): meanwhile
+//! they keep their place, and the room if they own it, and coming back changes nothing.
+//! Capacity counts people, so a second tab always fits. An empty room waits for deletion
+//! under a token that any join cancels; a room being deleted refuses joins.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -19,10 +21,18 @@ struct Inner {
     next_token: u64,
 }
 
+impl Inner {
+    fn token(&mut self) -> u64 {
+        let token = self.next_token;
+        self.next_token += 1;
+        token
+    }
+}
+
 #[derive(Default)]
 struct RoomState {
-    /// Public ids in order of arrival, each with its socket ids in this room.
-    people: Vec<(String, HashSet<String>)>,
+    /// In order of arrival.
+    people: Vec<Member>,
     /// The owner's public id, once someone joined (the database has it before that).
     owner: Option<String>,
     /// Set while the room is empty and waiting to be deleted.
@@ -31,9 +41,45 @@ struct RoomState {
     closing: bool,
 }
 
+struct Member {
+    /// Public id.
+    id: String,
+    /// Their socket ids in this room.
+    sockets: HashSet<String>,
+    /// Set while none of their sockets is here: they depart under this token once the grace
+    /// period is over, unless they come back first.
+    away: Option<u64>,
+}
+
 impl RoomState {
     fn position(&self, person: &str) -> Option<usize> {
-        self.people.iter().position(|(id, _)| id == person)
+        self.people.iter().position(|m| m.id == person)
+    }
+
+    /// Removes the person at `at`: the room passes to the longest present (preferring
+    /// someone with a socket here), and an emptied room waits for deletion under `token`.
+    fn remove(&mut self, at: usize, token: u64) -> Departure {
+        let person = self.people.remove(at).id;
+        let mut new_owner = None;
+        if self.owner.as_deref() == Some(person.as_str()) {
+            let next = self
+                .people
+                .iter()
+                .find(|m| m.away.is_none())
+                .or_else(|| self.people.first());
+            if let Some(next) = next {
+                self.owner = Some(next.id.clone());
+                new_owner = Some(next.id.clone());
+            }
+        }
+        let deletion = (self.people.is_empty() && !self.closing).then_some(token);
+        if deletion.is_some() {
+            self.deletion = deletion;
+        }
+        Departure {
+            new_owner,
+            deletion,
+        }
     }
 }
 
@@ -46,25 +92,36 @@ pub enum JoinError {
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Joined {
-    /// The person was not present before (this is not a second tab).
+    /// The person was not present before (this is not a second tab, nor a return within
+    /// the grace period).
     pub arrived: bool,
 }
 
+/// What a socket's leaving meant for its person.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Left {
-    pub person: String,
-    /// That was the person's last socket here: they are gone.
-    pub departed: bool,
+pub enum Left {
+    /// Another of their sockets is still here.
+    Stays,
+    /// That was their last socket, and it did not say goodbye: they stay present until
+    /// [`Presence::depart`] with this token, after the grace period.
+    Away(u64),
+    /// They are gone.
+    Departed(Departure),
+}
+
+/// Someone is no longer present.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Departure {
     /// The owner left and this person (the longest present) owns the room now.
     pub new_owner: Option<String>,
-    /// The room is empty now; delete it after the grace period if this token still holds.
+    /// The room is empty now; delete it if this token still holds.
     pub deletion: Option<u64>,
 }
 
 /// What the room's people see of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
-    /// Public ids, longest present first.
+    /// Public ids, longest present first (those away included).
     pub people: Vec<String>,
     pub owner: Option<String>,
 }
@@ -76,7 +133,7 @@ impl Presence {
     }
 
     /// Adds a socket of `person`. `owner` is the database's owner, used until the room has
-    /// one in memory. Cancels a pending deletion.
+    /// one in memory. Cancels a pending deletion, and the person's pending departure.
     pub fn join(
         &self,
         room: i64,
@@ -92,14 +149,18 @@ impl Presence {
         }
         let arrived = match state.position(person) {
             Some(at) => {
-                state.people[at].1.insert(socket.to_owned());
+                let member = &mut state.people[at];
+                member.sockets.insert(socket.to_owned());
+                member.away = None;
                 false
             }
             None if state.people.len() >= max => return Err(JoinError::Full),
             None => {
-                state
-                    .people
-                    .push((person.to_owned(), HashSet::from([socket.to_owned()])));
+                state.people.push(Member {
+                    id: person.to_owned(),
+                    sockets: HashSet::from([socket.to_owned()]),
+                    away: None,
+                });
                 true
             }
         };
@@ -109,61 +170,60 @@ impl Presence {
     }
 
     /// Removes a socket; `None` if it was not here (already removed, or the room is gone),
-    /// so calling it twice for one socket is harmless.
-    pub fn leave(&self, room: i64, socket: &str) -> Option<Left> {
+    /// so calling it twice for one socket is harmless. With `for_good` (the person chose to
+    /// leave) a last socket's person departs at once, else they are only away.
+    pub fn leave(&self, room: i64, socket: &str, for_good: bool) -> Option<Left> {
         let mut inner = self.lock();
-        let token = inner.next_token;
+        let token = inner.token();
         let state = inner.rooms.get_mut(&room)?;
         let at = state
             .people
             .iter()
-            .position(|(_, sockets)| sockets.contains(socket))?;
-        state.people[at].1.remove(socket);
-        let person = state.people[at].0.clone();
-        if !state.people[at].1.is_empty() {
-            return Some(Left {
-                person,
-                departed: false,
-                new_owner: None,
-                deletion: None,
-            });
+            .position(|m| m.sockets.contains(socket))?;
+        let member = &mut state.people[at];
+        member.sockets.remove(socket);
+        if !member.sockets.is_empty() {
+            return Some(Left::Stays);
         }
-        state.people.remove(at);
-        let mut new_owner = None;
-        if state.owner.as_deref() == Some(person.as_str()) {
-            if let Some((next, _)) = state.people.first() {
-                state.owner = Some(next.clone());
-                new_owner = Some(next.clone());
-            }
+        if for_good {
+            return Some(Left::Departed(state.remove(at, token)));
         }
-        let deletion = if state.people.is_empty() && !state.closing {
-            state.deletion = Some(token);
-            Some(token)
-        } else {
-            None
-        };
-        if deletion.is_some() {
-            inner.next_token += 1;
+        member.away = Some(token);
+        Some(Left::Away(token))
+    }
+
+    /// After the grace period: `person` departs if they are still away under `token`.
+    pub fn depart(&self, room: i64, person: &str, token: u64) -> Option<Departure> {
+        let mut inner = self.lock();
+        let deletion = inner.token();
+        let state = inner.rooms.get_mut(&room)?;
+        let at = state.position(person)?;
+        if state.people[at].away != Some(token) {
+            return None;
         }
-        Some(Left {
-            person,
-            departed: true,
-            new_owner,
-            deletion,
-        })
+        Some(state.remove(at, deletion))
+    }
+
+    /// Removes `person` whatever their sockets (they were kicked; the caller disconnects
+    /// those sockets, whose leaving then finds nothing to do). `None` if they were not here.
+    pub fn remove(&self, room: i64, person: &str) -> Option<Departure> {
+        let mut inner = self.lock();
+        let token = inner.token();
+        let state = inner.rooms.get_mut(&room)?;
+        let at = state.position(person)?;
+        Some(state.remove(at, token))
     }
 
     /// Starts the deletion wait of a room nobody is in (a new room, or one left from
     /// before a restart); `None` if someone is there.
     pub fn await_deletion(&self, room: i64) -> Option<u64> {
         let mut inner = self.lock();
-        let token = inner.next_token;
+        let token = inner.token();
         let state = inner.rooms.entry(room).or_default();
         if !state.people.is_empty() || state.closing {
             return None;
         }
         state.deletion = Some(token);
-        inner.next_token += 1;
         Some(token)
     }
 
@@ -202,6 +262,7 @@ impl Presence {
         }
     }
 
+    /// People present, those away included.
     pub fn count(&self, room: i64) -> usize {
         self.lock().rooms.get(&room).map_or(0, |s| s.people.len())
     }
@@ -243,7 +304,7 @@ impl Presence {
         let inner = self.lock();
         let snapshot = match inner.rooms.get(&room) {
             Some(state) => Snapshot {
-                people: state.people.iter().map(|(id, _)| id.clone()).collect(),
+                people: state.people.iter().map(|m| m.id.clone()).collect(),
                 owner: state.owner.clone(),
             },
             None => Snapshot {
@@ -278,20 +339,100 @@ mod tests {
         assert_eq!(p.count(1), 2);
     }
 
+    fn departed(left: Option<Left>) -> Departure {
+        match left {
+            Some(Left::Departed(departure)) => departure,
+            other => panic!("expected a departure, got {other:?}"),
+        }
+    }
+
+    fn away(left: Option<Left>) -> u64 {
+        match left {
+            Some(Left::Away(token)) => token,
+            other => panic!("expected the person to be away, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn a_person_leaves_with_their_last_socket() {
+    fn a_person_leaving_for_good_goes_with_their_last_socket() {
         let p = Presence::default();
         p.join(1, "a", "s1", 5, "a").expect("joins");
         p.join(1, "a", "s2", 5, "a").expect("second tab");
-        let left = p.leave(1, "s1").expect("was present");
-        assert!(!left.departed);
+        assert_eq!(p.leave(1, "s1", true), Some(Left::Stays));
         assert!(p.contains(1, "a"));
-        let left = p.leave(1, "s2").expect("was present");
-        assert!(left.departed);
-        assert!(left.deletion.is_some());
+        let departure = departed(p.leave(1, "s2", true));
+        assert!(departure.deletion.is_some());
         assert!(!p.contains(1, "a"));
         // Idempotent: the socket is gone already.
-        assert_eq!(p.leave(1, "s2"), None);
+        assert_eq!(p.leave(1, "s2", true), None);
+        assert_eq!(p.leave(1, "s2", false), None);
+    }
+
+    #[test]
+    fn a_reload_keeps_the_seat_and_the_room_and_the_return_is_no_arrival() {
+        let p = Presence::default();
+        p.join(1, "owner", "s1", 2, "owner").expect("joins");
+        p.join(1, "b", "s2", 2, "owner").expect("joins");
+        let token = away(p.leave(1, "s1", false));
+        // Still present: the owner, counted, and the room stays full for a third person.
+        assert_eq!(p.owner(1).as_deref(), Some("owner"));
+        assert_eq!(p.count(1), 2);
+        assert_eq!(p.admits(1, "c", 2), Err(JoinError::Full));
+        assert_eq!(
+            p.join(1, "owner", "s3", 2, "owner"),
+            Ok(Joined { arrived: false })
+        );
+        // The departure that was waiting finds them back.
+        assert_eq!(p.depart(1, "owner", token), None);
+        assert_eq!(p.owner(1).as_deref(), Some("owner"));
+        assert_eq!(
+            snapshot(&p, 1),
+            Snapshot {
+                people: vec!["owner".into(), "b".into()],
+                owner: Some("owner".into())
+            }
+        );
+    }
+
+    #[test]
+    fn someone_away_past_the_grace_period_departs_and_hands_the_room_over() {
+        let p = Presence::default();
+        p.join(1, "owner", "s1", 5, "owner").expect("joins");
+        p.join(1, "b", "s2", 5, "owner").expect("joins");
+        let first = away(p.leave(1, "s1", false));
+        p.join(1, "owner", "s3", 5, "owner").expect("back");
+        let second = away(p.leave(1, "s3", false));
+        // The first absence's timer is stale; the second one's is not.
+        assert_eq!(p.depart(1, "owner", first), None);
+        let departure = p.depart(1, "owner", second).expect("departs");
+        assert_eq!(
+            departure,
+            Departure {
+                new_owner: Some("b".into()),
+                deletion: None
+            }
+        );
+        assert!(!p.contains(1, "owner"));
+        assert_eq!(p.depart(1, "owner", second), None);
+    }
+
+    #[test]
+    fn the_room_passes_to_the_longest_present_who_is_not_away() {
+        let p = Presence::default();
+        p.join(1, "owner", "s1", 5, "owner").expect("joins");
+        p.join(1, "b", "s2", 5, "owner").expect("joins");
+        p.join(1, "c", "s3", 5, "owner").expect("joins");
+        away(p.leave(1, "s2", false));
+        let departure = departed(p.leave(1, "s1", true));
+        assert_eq!(departure.new_owner.as_deref(), Some("c"));
+        assert_eq!(p.owner(1).as_deref(), Some("c"));
+        assert_eq!(
+            snapshot(&p, 1),
+            Snapshot {
+                people: vec!["b".into(), "c".into()],
+                owner: Some("c".into())
+            }
+        );
     }
 
     #[test]
@@ -300,28 +441,53 @@ mod tests {
         p.join(1, "owner", "s1", 5, "owner").expect("joins");
         p.join(1, "b", "s2", 5, "owner").expect("joins");
         p.join(1, "c", "s3", 5, "owner").expect("joins");
-        let left = p.leave(1, "s2").expect("b leaves");
-        assert_eq!(left.new_owner, None);
-        let left = p.leave(1, "s1").expect("owner leaves");
-        assert_eq!(left.new_owner.as_deref(), Some("c"));
+        assert_eq!(departed(p.leave(1, "s2", true)).new_owner, None);
+        let departure = departed(p.leave(1, "s1", true));
+        assert_eq!(departure.new_owner.as_deref(), Some("c"));
         assert_eq!(p.owner(1).as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn a_kicked_person_is_removed_with_all_their_sockets() {
+        let p = Presence::default();
+        p.join(1, "owner", "s1", 5, "owner").expect("joins");
+        p.join(1, "b", "s2", 5, "owner").expect("joins");
+        p.join(1, "b", "s3", 5, "owner").expect("second tab");
         assert_eq!(
-            snapshot(&p, 1),
-            Snapshot {
-                people: vec!["c".into()],
-                owner: Some("c".into())
-            }
+            p.remove(1, "b"),
+            Some(Departure {
+                new_owner: None,
+                deletion: None
+            })
         );
+        assert!(!p.contains(1, "b"));
+        // Their sockets' disconnections then find nothing.
+        assert_eq!(p.leave(1, "s2", false), None);
+        assert_eq!(p.leave(1, "s3", true), None);
+        assert_eq!(p.remove(1, "b"), None);
+    }
+
+    #[test]
+    fn the_last_one_away_leaves_the_room_waiting_for_deletion_once_departed() {
+        let p = Presence::default();
+        p.join(1, "a", "s1", 5, "a").expect("joins");
+        let token = away(p.leave(1, "s1", false));
+        assert_eq!(p.count(1), 1);
+        let deletion = p
+            .depart(1, "a", token)
+            .and_then(|d| d.deletion)
+            .expect("empty");
+        assert!(p.claim_deletion(1, deletion));
     }
 
     #[test]
     fn a_rejoin_cancels_the_pending_deletion() {
         let p = Presence::default();
         p.join(1, "a", "s1", 5, "a").expect("joins");
-        let token = p.leave(1, "s1").and_then(|l| l.deletion).expect("empty");
-        p.join(1, "a", "s2", 5, "a").expect("refresh");
+        let token = departed(p.leave(1, "s1", true)).deletion.expect("empty");
+        p.join(1, "a", "s2", 5, "a").expect("comes back");
         assert!(!p.claim_deletion(1, token));
-        let token = p.leave(1, "s2").and_then(|l| l.deletion).expect("empty");
+        let token = departed(p.leave(1, "s2", true)).deletion.expect("empty");
         assert!(p.claim_deletion(1, token));
         // Claimed: joins are refused until the room is forgotten.
         assert_eq!(p.join(1, "a", "s3", 5, "a"), Err(JoinError::Closing));

@@ -1,7 +1,13 @@
 //! The `/chat` namespace: who may connect, joining and leaving, and the `chat`, `whisper`
 //! and `kick` events.
+//!
+//! A socket that leaves on purpose (the client's DISCONNECT, as the page's 방 나가기 button
+//! sends) takes its person out at once. One that just goes (a reload, a closed tab, a
+//! network drop) leaves them away for the grace period: if they come back meanwhile,
+//! nobody hears of it; else they depart then, as if they had left.
 
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use actix_socketio::{ConnectError, DisconnectReason, Event, Socket};
 use serde::{Deserialize, Serialize};
@@ -10,7 +16,9 @@ use serde_json::Value;
 use super::{
     participants,
     permissions::{max_people, parse_room_id, Refusal},
-    person_key, room_key, session, ChatHub, ChatView, Hub, Notice, Person,
+    person_key,
+    presence::{Departure, Left},
+    room_key, session, ChatHub, ChatView, Hub, Notice, Person, RoomOwner,
 };
 use crate::{
     csrf,
@@ -206,7 +214,7 @@ impl Hub {
             hub.on_whisper(&member, &event).await
         });
         handle(hub, &socket, "kick", |hub, member, event| async move {
-            hub.on_kick(&member, &event).await
+            Hub::on_kick(&hub, &member, &event).await
         });
         let weak = Arc::downgrade(hub);
         socket.on_disconnect(move |socket: Socket, reason| {
@@ -214,7 +222,7 @@ impl Hub {
             // back on their own. Announcing departures (or deleting rooms) would be wrong.
             if reason != DisconnectReason::ServerShuttingDown {
                 if let (Some(hub), Some(member)) = (weak.upgrade(), socket.extension::<Member>()) {
-                    Hub::left(&hub, socket.id(), &member);
+                    Hub::left(&hub, socket.id(), &member, left_on_purpose(reason));
                 }
             }
             async {}
@@ -222,7 +230,7 @@ impl Hub {
         // A disconnect that came before the handler was registered (from another thread)
         // would otherwise leave this socket present for ever; leaving twice is harmless.
         if !socket.connected() {
-            Hub::left(hub, socket.id(), &member);
+            Hub::left(hub, socket.id(), &member, true);
             return;
         }
 
@@ -231,44 +239,78 @@ impl Hub {
             let hub = hub.clone();
             let person = person.clone();
             actix_web::rt::spawn(async move {
-                let text = format!("{}님이 입장하셨습니다.", person.colour);
+                let text = format!("{}님이 입장하셨습니다.", person.look.name);
                 // To the others only: the newcomer's page already shows the history.
                 let except = person_key(room, &person.id);
                 hub.notice(room, &person, text, Some(except)).await;
             });
         } else {
-            // Another tab of someone present: nothing changed for the others.
+            // Another tab of someone present, or a return within the grace period: nothing
+            // changed for the others.
             hub.presence.publish(room, |snapshot| {
                 let _ = socket.emit("participants", participants(snapshot));
             });
         }
     }
 
-    /// A socket left (or was sent away); its person leaves with their last socket.
-    fn left(hub: &Arc<Hub>, socket: &str, member: &Member) {
+    /// A socket left (or was sent away). Its person leaves with their last socket: at once
+    /// if they meant to, else once they have been away for the grace period.
+    fn left(hub: &Arc<Hub>, socket: &str, member: &Member, on_purpose: bool) {
         let room = member.room;
-        let Some(left) = hub.presence.leave(room, socket) else {
-            return;
-        };
-        if let Some(token) = left.deletion {
-            Hub::delete_later(hub, room, token);
+        match hub.presence.leave(room, socket, on_purpose) {
+            None | Some(Left::Stays) => {}
+            Some(Left::Away(token)) => Hub::depart_later(hub, room, member.person.clone(), token),
+            Some(Left::Departed(departure)) => {
+                Hub::departed(hub, room, &member.person, departure, Farewell::Left, false);
+            }
         }
-        if !left.departed {
-            return;
+    }
+
+    /// After the grace period, `person` departs unless they came back (which invalidates
+    /// `token`).
+    fn depart_later(hub: &Arc<Hub>, room: i64, person: Person, token: u64) {
+        let grace = hub.grace;
+        let hub: Weak<Hub> = Arc::downgrade(hub);
+        actix_web::rt::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let Some(hub) = hub.upgrade() else {
+                return;
+            };
+            if let Some(departure) = hub.presence.depart(room, &person.id, token) {
+                Hub::departed(&hub, room, &person, departure, Farewell::Left, true);
+            }
+        });
+    }
+
+    /// `person` is no longer present: the list, the notice, the hand-over, and the room's
+    /// deletion if it is empty now (at once if nobody has had a socket in it for the grace
+    /// period already).
+    fn departed(
+        hub: &Arc<Hub>,
+        room: i64,
+        person: &Person,
+        departure: Departure,
+        farewell: Farewell,
+        waited: bool,
+    ) {
+        if let Some(token) = departure.deletion {
+            let wait = if waited { Duration::ZERO } else { hub.grace };
+            Hub::delete_after(hub, room, token, wait);
         }
         hub.publish_people(room);
         let hub = hub.clone();
-        let person = member.person.clone();
+        let person = person.clone();
         actix_web::rt::spawn(async move {
-            let text = format!("{}님이 퇴장하셨습니다.", person.colour);
+            let text = farewell.notice(&person.look.name);
             hub.notice(room, &person, text, None).await;
-            if let Some(owner) = left.new_owner {
+            if let Some(owner) = departure.new_owner {
                 hub.owner_changed(room, Person::from_public(owner)).await;
             }
         });
     }
 
-    /// The owner left: the new one (already in presence) is stored and announced.
+    /// The owner left: the new one (already in presence) is stored and announced, in the
+    /// room and in the room lists.
     async fn owner_changed(&self, room: i64, owner: Person) {
         if let Err(err) = self.store.set_owner(room, &owner.id).await {
             log::error!("new owner of room {room}: {err}");
@@ -276,7 +318,14 @@ impl Hub {
         if let Err(err) = self.rooms.to(room_key(room)).emit("owner", &owner) {
             log::warn!("owner of room {room}: {err}");
         }
-        let text = format!("{}님이 방장이 되었습니다.", owner.colour);
+        let summary = RoomOwner {
+            id: room,
+            owner: owner.look.clone(),
+        };
+        if let Err(err) = self.lobby.emit("roomOwner", summary) {
+            log::warn!("roomOwner of room {room}: {err}");
+        }
+        let text = format!("{}님이 방장이 되었습니다.", owner.look.name);
         self.notice(room, &owner, text, None).await;
     }
 
@@ -360,32 +409,65 @@ impl Hub {
         Ok(())
     }
 
-    async fn on_kick(&self, member: &Member, event: &Event) -> Answer {
+    async fn on_kick(hub: &Arc<Hub>, member: &Member, event: &Event) -> Answer {
         let input: KickIn = event.data().map_err(|_| BAD_REQUEST)?;
         let room = member.room;
-        if self.presence.owner(room).as_deref() != Some(member.person.id.as_str()) {
+        if hub.presence.owner(room).as_deref() != Some(member.person.id.as_str()) {
             return Err("방장만 강퇴할 수 있습니다.");
         }
         if input.id == member.person.id {
             return Err("자기 자신은 강퇴할 수 없습니다.");
         }
-        if !self.presence.contains(room, &input.id) {
+        if !hub.presence.contains(room, &input.id) {
             return Err("강퇴할 사람이 방에 없습니다.");
         }
-        self.store.ban(room, &input.id).await.map_err(|err| {
+        hub.store.ban(room, &input.id).await.map_err(|err| {
             log::error!("ban in room {room}: {err}");
             "강퇴하지 못했습니다."
         })?;
-        let target = self.rooms.to(person_key(room, &input.id));
+        // Out of the room before their sockets go, so those find nothing to announce.
+        let departure = hub.presence.remove(room, &input.id);
+        let target = hub.rooms.to(person_key(room, &input.id));
         if let Err(err) = target.emit("kicked", Notice { message: KICKED }) {
             log::warn!("kicked in room {room}: {err}");
         }
-        // Their departure (notice, list, ownership) follows from the disconnections.
         if let Err(err) = target.disconnect_sockets(false).await {
             log::warn!("disconnecting the kicked in room {room}: {err}");
         }
+        // None if they left on their own meanwhile: that departure told the room already.
+        if let Some(departure) = departure {
+            let kicked = Person::from_public(input.id);
+            Hub::departed(hub, room, &kicked, departure, Farewell::Kicked, false);
+        }
         Ok(())
     }
+}
+
+/// How someone stopped being present, as the room is told.
+#[derive(Clone, Copy)]
+enum Farewell {
+    Left,
+    Kicked,
+}
+
+impl Farewell {
+    fn notice(self, name: &str) -> String {
+        match self {
+            Farewell::Left => format!("{name}님이 퇴장하셨습니다."),
+            Farewell::Kicked => format!("{name}님이 방장에게 강퇴당했습니다."),
+        }
+    }
+}
+
+/// Whether the socket's person meant to leave: their page said goodbye (a DISCONNECT), or
+/// the server sent them away. Anything else may be a reload.
+fn left_on_purpose(reason: DisconnectReason) -> bool {
+    matches!(
+        reason,
+        DisconnectReason::ClientNamespaceDisconnect
+            | DisconnectReason::ServerNamespaceDisconnect
+            | DisconnectReason::ForcedClose
+    )
 }
 
 #[cfg(test)]

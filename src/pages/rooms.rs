@@ -85,6 +85,8 @@ pub async fn enter_room(
     if room.is_secret() && !viewer.is_granted(room.id) {
         let mut context = Context::new();
         context.insert("room", &hub.summary(&room));
+        // Why the last password did not open it (see `unlock_room`).
+        context.insert("error", &viewer.take_flash());
         return state.page("room-password.html", &context);
     }
     viewer.grant(room.id)?;
@@ -141,14 +143,25 @@ pub async fn unlock_room(
         let hub = state.chat();
         // Checked before the password, so a guesser over the limit learns nothing.
         if !hub.may_guess(room.id, client) {
-            return home_with(&viewer, Refusal::TooManyGuesses.message());
+            return password_again(&viewer, &room, Refusal::TooManyGuesses);
         }
         if !hub.store().verify_password(&room, &form.password).await {
             hub.wrong_guess(room.id, client);
-            return home_with(&viewer, Refusal::WrongPassword.message());
+            return password_again(&viewer, &room, Refusal::WrongPassword);
         }
     }
     viewer.grant(room.id)?;
+    Ok(see_other(&format!("/room/{}", room.id)))
+}
+
+/// Back to the password form (by a redirect, so reloading it posts nothing), which shows
+/// why once.
+fn password_again(
+    viewer: &Viewer,
+    room: &Room,
+    refusal: Refusal,
+) -> Result<HttpResponse, AppError> {
+    viewer.flash(refusal.message())?;
     Ok(see_other(&format!("/room/{}", room.id)))
 }
 

@@ -557,9 +557,27 @@ impl SocketClient {
         }
     }
 
-    /// Leaves by closing the whole connection, as a closed tab does.
+    /// Leaves by closing the whole connection, as a closed (or reloaded) tab does.
     pub async fn close(mut self) {
         let _ = self.conn.send(Message::Close(None)).await;
+    }
+
+    /// Leaves on purpose: a DISCONNECT of the namespace, then the close, as the official
+    /// client's `socket.disconnect()` does. Waits for the server's close frame, as a
+    /// browser does: a connection dropped at once can lose the frames before it (actix-ws
+    /// reports the end of the stream before the frames it has buffered).
+    pub async fn leave(mut self) {
+        let nsp = self.nsp.clone();
+        self.send(format!("41{nsp},")).await;
+        let _ = self.conn.send(Message::Close(None)).await;
+        let closed = async {
+            while let Some(Ok(frame)) = self.conn.next().await {
+                if matches!(frame, Frame::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(STEP_TIMEOUT, closed).await;
     }
 }
 

@@ -14,8 +14,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startApp } from "./support/app.mjs";
 import { launchBrowser, pageCondition, socketConnected, watchSockets } from "./support/browser.mjs";
 
-/** ROOM_DELETE_GRACE_MS: long enough for a page to load and join after creating its room. */
-const GRACE_MS = 1500;
+/**
+ * ROOM_DELETE_GRACE_MS: long enough for a page to load and join after creating its room,
+ * and to tell leaving at once from departing after it.
+ */
+const GRACE_MS = 3000;
 /** Upper bound for anything that should happen "at once". */
 const STEP_MS = 5_000;
 /** static/chat.js shows why it leaves a room this long before going. */
@@ -43,7 +46,8 @@ let people = [];
 let rooms = 0;
 
 before(async () => {
-  app = await startApp({ ROOM_DELETE_GRACE_MS: String(GRACE_MS) });
+  // A room with a long history is filled quickly here: a generous CHAT_RATE.
+  app = await startApp({ ROOM_DELETE_GRACE_MS: String(GRACE_MS), CHAT_RATE: "100" });
   browser = await launchBrowser();
 });
 
@@ -61,9 +65,13 @@ afterEach(async () => {
   assert.deepEqual(errors, [], "uncaught errors on the pages");
 });
 
-/** A new person: their own browser context (cookies) and one page. */
-async function person() {
-  const context = await browser.newContext();
+/** The windows people use: a laptop's and a phone's. */
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+/** A new person: their own browser context (cookies) and one page, of `viewport`. */
+async function person(viewport = DESKTOP) {
+  const context = await browser.newContext({ viewport });
   await watchSockets(context);
   context.setDefaultTimeout(STEP_MS);
   const page = await context.newPage();
@@ -90,7 +98,12 @@ function roomEntry(page, id) {
 
 /** A system notice in the chat list. */
 function notice(page, text) {
-  return page.locator("#chat-list li.chat-item.chat-system").filter({ hasText: exactly(text) });
+  return page.locator("#chat-list li.chat-item.kind-system").filter({ hasText: exactly(text) });
+}
+
+/** Every notice's text, in order. */
+function notices(page) {
+  return page.locator("#chat-list li.kind-system").allTextContents();
 }
 
 /** The chat item (text or whisper) whose text is `text`. */
@@ -157,7 +170,7 @@ async function joined(page) {
   await socketConnected(page, "/chat");
   const me = page.locator(`#participants li.person[data-id="${id}"]`);
   await me.waitFor();
-  return { id, colour: await text(me.locator(".person-name")) };
+  return { id, name: await text(me.locator(".person-name")) };
 }
 
 /** Sends a chat (or a whisper, with the select set) from the form; waits for its ack. */
@@ -178,19 +191,19 @@ describe("the chat room in Chromium", () => {
     const aMe = await joined(a.page);
     assert.equal(await text(a.page.locator("h1")), name);
 
-    // b's list got it without reloading, with a's colour and, soon, a's presence.
+    // b's list got it without reloading, with a's name and, soon, a's presence.
     const entry = roomEntry(b.page, id);
     await entry.waitFor();
     assert.equal(await text(entry.locator(".room-title")), name);
     assert.equal(await text(entry.locator(".badge")), "공개방");
-    assert.equal(await text(entry.locator(".room-owner")), `방장 ${aMe.colour}`);
+    assert.equal(await text(entry.locator(".room-owner")), `방장 ${aMe.name}`);
     await until(() => text(entry.locator(".room-count-now")), "1", "b's head count");
 
     await entry.locator("a.room-enter").click();
     await b.page.waitForURL(`${app.url}/room/${id}`);
     const bMe = await joined(b.page);
     assert.notEqual(bMe.id, aMe.id);
-    await notice(a.page, `${bMe.colour}님이 입장하셨습니다.`).waitFor();
+    await notice(a.page, `${bMe.name}님이 입장하셨습니다.`).waitFor();
     await until(() => participantIds(a.page), [aMe.id, bMe.id], "a's participants");
     await until(() => participantIds(b.page), [aMe.id, bMe.id], "b's participants");
 
@@ -221,11 +234,11 @@ describe("the chat room in Chromium", () => {
       [a.page, "a"],
       [b.page, "b"],
     ]) {
-      const item = page.locator("#chat-list li.chat-item.chat-gif");
+      const item = page.locator("#chat-list li.chat-item.kind-gif");
       await item.waitFor();
       assert.equal(await item.count(), 1);
       const image = item.locator("img.chat-gif");
-      assert.equal(await image.getAttribute("alt"), `${bMe.colour}님이 올린 이미지`);
+      assert.equal(await image.getAttribute("alt"), `${bMe.name}님이 올린 이미지`);
       assert.match(await image.getAttribute("src"), /^\/gif\/[0-9a-f]{32}\.gif$/);
       await pageCondition(
         page,
@@ -259,8 +272,8 @@ describe("the chat room in Chromium", () => {
     ]) {
       const item = message(page, secret);
       await item.waitFor();
-      assert.match(await item.getAttribute("class"), new RegExp(`\\bchat-whisper\\b.*\\b${who}\\b`));
-      assert.equal(await text(item.locator(".whisper-tag")), `귓속말 → ${bMe.colour}`);
+      assert.match(await item.getAttribute("class"), new RegExp(`\\bkind-whisper\\b.*\\b${who}\\b`));
+      assert.equal(await text(item.locator(".whisper-tag")), `귓속말 → ${bMe.name}`);
     }
 
     // After a public chat sent later, which c does get, c still has no whisper.
@@ -268,16 +281,16 @@ describe("the chat room in Chromium", () => {
     await say(a.page, "모두 안녕");
     await message(c.page, "모두 안녕").waitFor();
     assert.equal(await message(c.page, secret).count(), 0);
-    assert.equal(await c.page.locator("#chat-list li.chat-whisper").count(), 0);
+    assert.equal(await c.page.locator("#chat-list li.kind-whisper").count(), 0);
     // Nor after reloading (the history is filtered too).
     await c.page.reload();
     await joined(c.page);
     await message(c.page, "모두 안녕").waitFor();
-    assert.equal(await c.page.locator("#chat-list li.chat-whisper").count(), 0);
+    assert.equal(await c.page.locator("#chat-list li.kind-whisper").count(), 0);
   });
 
-  it("the owner kicks someone, who lands on the list with the reason", async () => {
-    const [a, b] = [await person(), await person()];
+  it("the owner kicks someone, who lands on the list with the reason; the room hears of a kick", async () => {
+    const [a, b, c] = [await person(), await person(), await person()];
     const id = await createRoom(a.page, { name: title("강퇴방") });
     const aMe = await joined(a.page);
     await b.page.goto(`${app.url}/room/${id}`);
@@ -295,7 +308,7 @@ describe("the chat room in Chromium", () => {
       }),
     );
     await a.page.locator(`#participants li.person[data-id="${bMe.id}"] button`, { hasText: "강퇴" }).click();
-    assert.equal(await asked, `${bMe.colour}님을 강퇴할까요?`);
+    assert.equal(await asked, `${bMe.name}님을 강퇴할까요?`);
 
     const status = b.page.locator("#chat-status");
     await status.waitFor();
@@ -303,8 +316,15 @@ describe("the chat room in Chromium", () => {
     await b.page.waitForURL(`${app.url}/`, { timeout: LEAVE_DELAY_MS + STEP_MS });
     assert.equal(await text(b.page.locator("#flash")), "강퇴당한 방에는 다시 들어갈 수 없습니다.");
 
-    await notice(a.page, `${bMe.colour}님이 퇴장하셨습니다.`).waitFor();
+    const kicked = `${bMe.name}님이 방장에게 강퇴당했습니다.`;
+    await notice(a.page, kicked).waitFor();
     await until(() => participantIds(a.page), [aMe.id], "a's participants");
+    // Someone coming in later reads it so in the history, and nobody saw a plain departure.
+    await c.page.goto(`${app.url}/room/${id}`);
+    const cMe = await joined(c.page);
+    const entered = (who) => `${who.name}님이 입장하셨습니다.`;
+    assert.deepEqual(await notices(c.page), [entered(aMe), entered(bMe), kicked]);
+    await until(() => notices(a.page), [entered(bMe), kicked, entered(cMe)], "a's notices");
     // Going back by the address does not work either.
     await b.page.goto(`${app.url}/room/${id}`);
     assert.equal(b.page.url(), `${app.url}/`);
@@ -322,12 +342,17 @@ describe("the chat room in Chromium", () => {
     const count = roomEntry(watcher.page, id).locator(".room-count-now");
     await until(() => text(count), "2", "the head count");
 
+    // 방 나가기 says goodbye: the others hear of it at once, not a grace period later as
+    // after a closed page.
+    const clicked = Date.now();
     await a.page.click("#exit-btn");
+    await notice(b.page, `${aMe.name}님이 퇴장하셨습니다.`).waitFor({ timeout: GRACE_MS });
+    await notice(b.page, `${bMe.name}님이 방장이 되었습니다.`).waitFor({ timeout: GRACE_MS });
+    const took = Date.now() - clicked;
+    assert.ok(took < GRACE_MS, `the departure took ${took} ms, the grace period is ${GRACE_MS} ms`);
     await a.page.waitForURL(`${app.url}/`);
     await socketConnected(a.page, "/room");
-    await notice(b.page, `${aMe.colour}님이 퇴장하셨습니다.`).waitFor();
-    await notice(b.page, `${bMe.colour}님이 방장이 되었습니다.`).waitFor();
-    await until(() => text(b.page.locator("#owner")), bMe.colour, "the owner b sees");
+    await until(() => text(b.page.locator(".owner-name")), bMe.name, "the owner b sees");
     assert.equal(await b.page.locator("#delete-room").getAttribute("hidden"), null);
     assert.equal(await b.page.locator("#delete-room").isVisible(), true);
     const bEntry = b.page.locator(`#participants li.person[data-id="${bMe.id}"]`);
@@ -376,17 +401,24 @@ describe("the chat room in Chromium", () => {
     assert.equal(await b.page.locator("form", { has: field }).getAttribute("method"), "post");
     assert.equal(await b.page.locator("#chat").count(), 0);
 
+    // A wrong password: still on the form, which says why; empty, to type it again.
     await field.fill("틀린 비밀번호");
     await b.page.click('form button[type="submit"]');
-    await b.page.waitForURL(`${app.url}/`);
-    assert.equal(await text(b.page.locator("#flash")), "비밀번호가 틀렸습니다.");
+    await b.page.waitForURL(`${app.url}/room/${id}`);
+    assert.equal(await text(b.page.locator("#password-error")), "비밀번호가 틀렸습니다.");
+    assert.equal(await b.page.locator("#password").inputValue(), "");
+    assert.equal(await b.page.locator("#password").getAttribute("aria-invalid"), "true");
+    // Said once: a reload shows the plain form (and posts nothing again).
+    await b.page.reload();
+    assert.equal(b.page.url(), `${app.url}/room/${id}`);
+    assert.equal(await b.page.locator("#password-error").count(), 0);
+    assert.equal(await b.page.locator("#chat").count(), 0);
 
-    await roomEntry(b.page, id).locator("a.room-enter").click();
     await b.page.locator("#password").fill(password);
     await b.page.click('form button[type="submit"]');
     await b.page.waitForURL(`${app.url}/room/${id}`);
     const bMe = await joined(b.page);
-    await notice(a.page, `${bMe.colour}님이 입장하셨습니다.`).waitFor();
+    await notice(a.page, `${bMe.name}님이 입장하셨습니다.`).waitFor();
     await until(() => participantIds(b.page), [aMe.id, bMe.id], "b's participants");
   });
 
@@ -405,7 +437,363 @@ describe("the chat room in Chromium", () => {
     // Behind a later chat: no image was posted.
     await say(a.page, "큰 파일은 안 되네요");
     await message(a.page, "큰 파일은 안 되네요").waitFor();
-    assert.equal(await a.page.locator("#chat-list li.chat-gif").count(), 0);
+    assert.equal(await a.page.locator("#chat-list li.kind-gif").count(), 0);
     assert.equal(await a.page.locator("#gif").inputValue(), "");
+  });
+});
+
+/** The page's `/chat` socket (support/browser.mjs keeps them). */
+function chatSocket() {
+  return window.__ioSockets.find((socket) => socket.nsp === "/chat");
+}
+
+/** Cuts the page's connection the way a network drop does, and keeps it cut. */
+function dropConnection(page) {
+  return page.evaluate(() => {
+    const socket = window.__ioSockets.find((s) => s.nsp === "/chat");
+    socket.io.reconnection(false);
+    socket.io.engine.close();
+  });
+}
+
+/** The network is back: the client reconnects. */
+function restoreConnection(page) {
+  return page.evaluate(() => {
+    const socket = window.__ioSockets.find((s) => s.nsp === "/chat");
+    socket.io.reconnection(true);
+    socket.connect();
+  });
+}
+
+/**
+ * Each chat item of the list: its id, its markup in a canonical form (elements with sorted
+ * attributes, text without the whitespace between tags) and its size.
+ */
+function chatItems(page) {
+  return page.locator("#chat-list > li").evaluateAll((items) => {
+    function canon(node) {
+      if (node.nodeType === Node.TEXT_NODE) {
+        const words = node.textContent.trim();
+        return words ? JSON.stringify(words) : "";
+      }
+      const attributes = Array.from(node.attributes)
+        .map((a) => `${a.name}=${JSON.stringify(a.value)}`)
+        .sort()
+        .join(" ");
+      const inside = Array.from(node.childNodes).map(canon).join("");
+      return `<${node.localName} ${attributes}>${inside}</${node.localName}>`;
+    }
+    return items.map((li) => {
+      const box = li.getBoundingClientRect();
+      return { id: li.dataset.chatId, markup: canon(li), width: Math.round(box.width), height: Math.round(box.height) };
+    });
+  });
+}
+
+/** Waits until every image of the chat list has loaded. */
+function imagesLoaded(page) {
+  return pageCondition(
+    page,
+    () => Array.from(document.querySelectorAll("#chat-list img")).every((img) => img.complete && img.naturalWidth > 0),
+    null,
+    STEP_MS,
+  );
+}
+
+/** The kick buttons of a page. */
+function kickButtons(page) {
+  return page.locator("#participants button", { hasText: "강퇴" });
+}
+
+/** The texts of the badges of `id`'s entry in the participant list. */
+function badges(page, id) {
+  return page.locator(`#participants li.person[data-id="${id}"] .badge`).allTextContents();
+}
+
+/** Whether the element is entirely inside the window, which has not been scrolled. */
+function fullyInView(locator) {
+  return locator.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    return (
+      window.scrollY === 0 &&
+      box.top >= 0 &&
+      box.left >= 0 &&
+      box.bottom <= window.innerHeight &&
+      box.right <= window.innerWidth &&
+      box.height > 0
+    );
+  });
+}
+
+describe("the room as people use it: reloads, late comers, a phone", () => {
+  it("history after a reload looks exactly like the chats that arrived live", async () => {
+    const [a, b, c] = [await person(), await person(), await person()];
+    const id = await createRoom(a.page, { name: title("기록방") });
+    const aMe = await joined(a.page);
+    await b.page.goto(`${app.url}/room/${id}`);
+    const bMe = await joined(b.page);
+
+    // Live on b's page: chats both ways, a whisper, an image, a newcomer's notice.
+    await say(a.page, "안녕하세요");
+    await say(b.page, "반가워요\n(여러 줄은 아니지만 아주 긴 메시지도 한 번 보내 봅니다. ".repeat(3) + ")");
+    await a.page.selectOption("#whisper-to", bMe.id);
+    await say(a.page, "너한테만 하는 말");
+    await b.page.setInputFiles("#gif", { name: "tiny.gif", mimeType: "image/gif", buffer: TINY_GIF });
+    await c.page.goto(`${app.url}/room/${id}`);
+    const cMe = await joined(c.page);
+    await notice(b.page, `${cMe.name}님이 입장하셨습니다.`).waitFor();
+    await message(b.page, "너한테만 하는 말").waitFor();
+    await b.page.locator("#chat-list li.kind-gif").waitFor();
+    await imagesLoaded(b.page);
+    const live = await chatItems(b.page);
+    // a's arrival (history already), two chats, the whisper, the image, c's arrival.
+    assert.equal(live.length, 6, JSON.stringify(live));
+
+    await b.page.reload();
+    await joined(b.page);
+    await imagesLoaded(b.page);
+    const history = await chatItems(b.page);
+    for (const item of live) {
+      assert.deepEqual(history.find((h) => h.id === item.id), item, `chat ${item.id} after the reload`);
+    }
+    // And a one-line chat is one line high (it was a giant bubble once).
+    const hello = message(b.page, "안녕하세요");
+    const lines = await hello.locator(".chat-text").evaluate((el) => el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight));
+    assert.equal(Math.round(lines), 1);
+    assert.ok((await hello.boundingBox()).height < 90, "a one-line chat's bubble");
+    // c, who came later, has the same history but the whisper (and c's own arrival, which
+    // came after c's page), in the same markup but for whose side each chat is on.
+    const sideless = ({ id, markup }) => ({ id, markup: markup.replace(/ (mine|other)"/, ' SIDE"') });
+    const late = await chatItems(c.page);
+    const shared = history.filter(
+      (item) => !item.markup.includes("kind-whisper") && !item.markup.includes(`${cMe.name}님이 입장하셨습니다.`),
+    );
+    assert.deepEqual(late.map(sideless), shared.map(sideless));
+    assert.equal(await c.page.locator("#chat-list li.kind-whisper").count(), 0);
+    assert.deepEqual(await notices(c.page), [`${aMe.name}님이 입장하셨습니다.`, `${bMe.name}님이 입장하셨습니다.`]);
+  });
+
+  it("an owner who reloads keeps the room and their buttons, and nobody hears of it", async () => {
+    const [a, b, watcher] = [await person(), await person(), await person()];
+    await openList(watcher.page);
+    const id = await createRoom(a.page, { name: title("새로고침방") });
+    const aMe = await joined(a.page);
+    await b.page.goto(`${app.url}/room/${id}`);
+    const bMe = await joined(b.page);
+    await until(() => participantIds(b.page), [aMe.id, bMe.id], "b's participants");
+    const before = await notices(b.page);
+    // Any change to b's participant list is counted (observation only).
+    await b.page.evaluate(() => {
+      window.__peopleChanges = 0;
+      new MutationObserver(() => window.__peopleChanges++).observe(document.getElementById("participants"), {
+        childList: true,
+      });
+    });
+
+    // Twice, and then well past the grace period.
+    for (let i = 0; i < 2; i++) {
+      await a.page.reload();
+      await joined(a.page);
+    }
+    await sleep(GRACE_MS + 500);
+
+    assert.deepEqual(await notices(b.page), before, "b saw neither a departure nor an arrival");
+    assert.equal(await b.page.evaluate(() => window.__peopleChanges), 0);
+    assert.equal(await text(b.page.locator(".owner-name")), aMe.name);
+    assert.equal(await b.page.locator("#delete-room").isVisible(), false);
+    const entry = roomEntry(watcher.page, id);
+    assert.equal(await text(entry.locator(".room-owner")), `방장 ${aMe.name}`);
+    assert.equal(await text(entry.locator(".room-count-now")), "2");
+    // a's page says a owns the room, and the server agrees.
+    assert.equal(await text(a.page.locator(".owner-name")), aMe.name);
+    assert.equal(await a.page.locator("#delete-room").isVisible(), true);
+    assert.deepEqual(await badges(a.page, aMe.id), ["방장", "나"]);
+    await until(() => kickButtons(a.page).count(), 1, "a's kick buttons");
+    a.page.once("dialog", (dialog) => dialog.accept());
+    await kickButtons(a.page).click();
+    await b.page.waitForURL(`${app.url}/`, { timeout: LEAVE_DELAY_MS + STEP_MS });
+    assert.equal(await a.page.locator("#chat-status").isHidden(), true, "no refusal on a's page");
+    // Someone coming in now finds the same: a's reloads left no trace.
+    const c = await person();
+    await c.page.goto(`${app.url}/room/${id}`);
+    await joined(c.page);
+    assert.equal(await text(c.page.locator(".owner-name")), aMe.name);
+    const history = await notices(c.page);
+    assert.equal(history.filter((n) => n.startsWith(`${aMe.name}님`)).length, 1, history.join(" | "));
+  });
+
+  it("a page takes the owner from the server's list: a drop past the grace period hands the room over", async () => {
+    const [a, b, watcher] = [await person(), await person(), await person()];
+    await openList(watcher.page);
+    const id = await createRoom(a.page, { name: title("인계방") });
+    const aMe = await joined(a.page);
+    await b.page.goto(`${app.url}/room/${id}`);
+    const bMe = await joined(b.page);
+    const entry = roomEntry(watcher.page, id);
+    await until(() => text(entry.locator(".room-owner")), `방장 ${aMe.name}`, "the owner on the list");
+
+    await dropConnection(a.page);
+    await until(() => text(a.page.locator("#chat-status")), "연결이 끊겼습니다. 다시 연결하는 중…", "a's status");
+    await notice(b.page, `${bMe.name}님이 방장이 되었습니다.`).waitFor({ timeout: GRACE_MS + STEP_MS });
+    await until(() => text(b.page.locator(".owner-name")), bMe.name, "the owner b sees");
+    assert.equal(await b.page.locator("#delete-room").isVisible(), true);
+    // The room list follows without a reload.
+    await until(() => text(entry.locator(".room-owner")), `방장 ${bMe.name}`, "the owner on the list");
+
+    // a's page was rendered with a as the owner; once back it shows what the server says.
+    await restoreConnection(a.page);
+    await socketConnected(a.page, "/chat");
+    await until(() => participantIds(a.page), [bMe.id, aMe.id], "a's participants");
+    await until(() => text(a.page.locator(".owner-name")), bMe.name, "the owner a sees");
+    assert.equal(await a.page.locator("#delete-room").isVisible(), false);
+    assert.equal(await kickButtons(a.page).count(), 0);
+    assert.deepEqual(await badges(a.page, aMe.id), ["나"]);
+    assert.deepEqual(await badges(a.page, bMe.id), ["방장"]);
+    assert.equal(await a.page.locator("#chat-status").isHidden(), true);
+    await until(() => kickButtons(b.page).count(), 1, "b's kick buttons");
+  });
+
+  it("after a whisper the next message goes to everyone; while one is chosen the box says so", async () => {
+    const [a, b, c] = [await person(), await person(), await person()];
+    const id = await createRoom(a.page, { name: title("귓속말초기화방") });
+    const aMe = await joined(a.page);
+    await b.page.goto(`${app.url}/room/${id}`);
+    const bMe = await joined(b.page);
+    await c.page.goto(`${app.url}/room/${id}`);
+    const cMe = await joined(c.page);
+    await until(() => participantIds(a.page), [aMe.id, bMe.id, cMe.id], "a's participants");
+
+    assert.equal(await a.page.locator("#chat-text").getAttribute("placeholder"), "메시지를 입력하세요");
+    await a.page.selectOption("#whisper-to", bMe.id);
+    assert.match(await a.page.locator("#chat-form").getAttribute("class"), /\bwhispering\b/);
+    assert.equal(await a.page.locator("#chat-text").getAttribute("placeholder"), `${bMe.name}님에게 귓속말`);
+    await say(a.page, "조용히 말할게");
+    await until(() => a.page.locator("#whisper-to").inputValue(), "", "the whisper target");
+    assert.doesNotMatch(await a.page.locator("#chat-form").getAttribute("class"), /\bwhispering\b/);
+    assert.equal(await a.page.locator("#chat-text").getAttribute("placeholder"), "메시지를 입력하세요");
+
+    await say(a.page, "이건 모두에게");
+    for (const page of [a.page, b.page, c.page]) {
+      const item = message(page, "이건 모두에게");
+      await item.waitFor();
+      assert.match(await item.getAttribute("class"), /\bkind-text\b/);
+    }
+    assert.equal(await message(c.page, "조용히 말할게").count(), 0);
+  });
+
+  for (const [label, viewport] of [
+    ["1280×800", DESKTOP],
+    ["390×844", PHONE],
+  ]) {
+    it(`at ${label}, with a long history and four people, a status message leaves the message box in sight`, async () => {
+      const a = await person(viewport);
+      const others = [await person(), await person(), await person()];
+      const id = await createRoom(a.page, { name: title(`긴 대화방 ${label}`) });
+      const aMe = await joined(a.page);
+      const ids = [aMe.id];
+      for (const other of others) {
+        await other.page.goto(`${app.url}/room/${id}`);
+        ids.push((await joined(other.page)).id);
+      }
+      await until(() => participantIds(a.page), ids, "a's participants");
+      for (let i = 1; i <= 30; i++) await say(others[i % 3].page, `메시지 ${i}번입니다`);
+      await message(a.page, "메시지 30번입니다").waitFor();
+
+      const box = a.page.locator("#chat-text");
+      const send = a.page.locator("#chat-form button[type=submit]");
+      const last = message(a.page, "메시지 30번입니다");
+      const inList = () =>
+        last.evaluate((li) => {
+          const list = document.getElementById("chat-list").getBoundingClientRect();
+          const item = li.getBoundingClientRect();
+          return item.top >= list.top - 1 && item.bottom <= list.bottom + 1;
+        });
+      assert.equal(await fullyInView(box), true, "the message box, with no message shown");
+      assert.equal(await inList(), true, "the latest chat is in sight");
+
+      // A refusal, then a lost connection: each above the box, which stays in sight.
+      const big = Buffer.alloc(6 * 1024 * 1024);
+      TINY_GIF.copy(big);
+      await a.page.setInputFiles("#gif", { name: "big.gif", mimeType: "image/gif", buffer: big });
+      await until(() => text(a.page.locator("#chat-status")), "파일 크기는 5MB 이하여야 합니다.", "the status");
+      assert.equal(await fullyInView(box), true, "the message box, under a refusal");
+      assert.equal(await fullyInView(send), true, "the send button, under a refusal");
+      assert.equal(await fullyInView(a.page.locator("#chat-status")), true, "the status itself");
+
+      await dropConnection(a.page);
+      await until(() => text(a.page.locator("#chat-status")), "연결이 끊겼습니다. 다시 연결하는 중…", "the status");
+      assert.equal(await fullyInView(box), true, "the message box, while disconnected");
+      assert.equal(await fullyInView(send), true, "the send button, while disconnected");
+      assert.equal(
+        await a.page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight),
+        true,
+        "the page itself never needs scrolling",
+      );
+      await restoreConnection(a.page);
+      await socketConnected(a.page, "/chat");
+      await until(() => a.page.locator("#chat-status").isHidden(), true, "the status goes once back");
+      await say(a.page, "다시 연결됐어요");
+      assert.equal(await fullyInView(box), true);
+    });
+  }
+
+  for (const [label, viewport] of [
+    ["1280×800", DESKTOP],
+    ["390×844", PHONE],
+  ]) {
+    it(`at ${label} the kick buttons stay beside the names, badges and all`, async () => {
+      const a = await person(viewport);
+      const [b, c] = [await person(), await person()];
+      const id = await createRoom(a.page, { name: title(`강퇴버튼방 ${label}`) });
+      const aMe = await joined(a.page);
+      await b.page.goto(`${app.url}/room/${id}`);
+      await joined(b.page);
+      await c.page.goto(`${app.url}/room/${id}`);
+      await joined(c.page);
+      await until(() => kickButtons(a.page).count(), 2, "a's kick buttons");
+      assert.deepEqual(await badges(a.page, aMe.id), ["방장", "나"]);
+      const rows = await a.page.locator("#participants li.person").evaluateAll((items) =>
+        items.map((li) => {
+          const name = li.querySelector(".person-name").getBoundingClientRect();
+          const badgeBoxes = Array.from(li.querySelectorAll(".badge")).map((b) => b.getBoundingClientRect());
+          const button = li.querySelector(".kick")?.getBoundingClientRect();
+          return {
+            id: li.dataset.id,
+            // The button sits on the name's line, to its right.
+            buttonBeside: button ? button.left >= name.right && button.top < name.bottom && button.bottom > name.top : null,
+            // Badges follow the name on its line.
+            badgesBeside: badgeBoxes.every((b) => b.left >= name.right && b.top < name.bottom && b.bottom > name.top),
+          };
+        }),
+      );
+      for (const row of rows) {
+        assert.equal(row.badgesBeside, true, JSON.stringify(row));
+        assert.equal(row.buttonBeside, row.id === aMe.id ? null : true, JSON.stringify(row));
+      }
+    });
+  }
+
+  it("people are named, not numbered in hex, and the list explains one's name once", async () => {
+    const [a, b] = [await person(), await person()];
+    await openList(a.page);
+    const me = a.page.locator("#rooms .me");
+    const name = await text(me.locator(".my-name"));
+    assert.match(name, /^\S+ \S+$/, "an adjective and an animal");
+    assert.equal(
+      (await text(me)).replace(/\s+/g, " "),
+      `내 이름: ${name} 채팅방에서는 이 이름과 색으로 보입니다. 이 브라우저에 처음 왔을 때 정해집니다.`,
+    );
+    assert.equal(await a.page.locator(".me-note").count(), 1);
+    const id = await createRoom(a.page, { name: title("이름방") });
+    const aMe = await joined(a.page);
+    assert.equal(aMe.name, name, "the same name in the room");
+    await b.page.goto(`${app.url}/room/${id}`);
+    await joined(b.page);
+    await until(async () => (await participantIds(a.page)).length, 2, "a's participants");
+    for (const part of ["#participants", ".chat-info", "#chat-list"]) {
+      assert.doesNotMatch(await a.page.locator(part).innerText(), /#[0-9a-f]{6}/, part);
+    }
+    // The explanation is for the list only.
+    assert.equal(await a.page.locator(".me-note").count(), 0);
   });
 });

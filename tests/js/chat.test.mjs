@@ -93,7 +93,7 @@ async function comeIn(visitor, id) {
 
 /** How `visitor` appears in `participants`. */
 function entry(visitor, owner = false) {
-  return { id: visitor.id, colour: visitor.colour, owner };
+  return { id: visitor.id, name: visitor.name, tone: visitor.tone, owner };
 }
 
 /** `sender` chats `text` (checking the ack); resolves once every tab in `tabs` got it. */
@@ -137,7 +137,7 @@ describe("/room: the live room list", () => {
       id: open,
       title: publicTitle,
       max: 7,
-      owner: a.colour,
+      owner: { name: a.name, tone: a.tone },
       secret: false,
       count: 0,
     });
@@ -149,7 +149,7 @@ describe("/room: the live room list", () => {
       id: secret,
       title: secretTitle,
       max: 10,
-      owner: a.colour,
+      owner: { name: a.name, tone: a.tone },
       secret: true,
       count: 0,
     });
@@ -266,11 +266,12 @@ describe("/chat: inside a room", () => {
     await a.tab.waitForParticipants([entry(a, true)]);
 
     await comeIn(b, id);
-    const joined = `${b.colour}님이 입장하셨습니다.`;
+    const joined = `${b.name}님이 입장하셨습니다.`;
     const notice = await a.tab.waitForChat(joined);
     assert.equal(notice.kind, "system");
     assert.equal(notice.user, b.id);
-    assert.equal(notice.colour, b.colour);
+    assert.equal(notice.name, b.name);
+    assert.equal(notice.tone, b.tone);
     assert.equal(notice.room_id, id);
     const both = [entry(a, true), entry(b)];
     await a.tab.waitForParticipants(both);
@@ -280,7 +281,7 @@ describe("/chat: inside a room", () => {
     assert.deepEqual(b.tab.all("chat", (c) => c.body === joined), []);
 
     b.tab.disconnect();
-    const leftNotice = await a.tab.waitForChat(`${b.colour}님이 퇴장하셨습니다.`);
+    const leftNotice = await a.tab.waitForChat(`${b.name}님이 퇴장하셨습니다.`);
     assert.equal(leftNotice.kind, "system");
     assert.equal(leftNotice.user, b.id);
     await a.tab.waitForParticipants([entry(a, true)]);
@@ -288,7 +289,7 @@ describe("/chat: inside a room", () => {
     const c = await person();
     const { html } = await c.enter(id);
     assert.ok(html.includes(joined), "the join notice is not in the history");
-    assert.ok(html.includes(`${b.colour}님이 퇴장하셨습니다.`), "the leave notice is not in the history");
+    assert.ok(html.includes(`${b.name}님이 퇴장하셨습니다.`), "the leave notice is not in the history");
   });
 
   it("capacity counts people, not tabs: a full room refuses a third person", async () => {
@@ -315,7 +316,7 @@ describe("/chat: inside a room", () => {
     bSecond.disconnect();
     await a.tab.waitForParticipants([entry(a, true)]);
     await c.join(id);
-    await a.tab.waitForChat(`${c.colour}님이 입장하셨습니다.`);
+    await a.tab.waitForChat(`${c.name}님이 입장하셨습니다.`);
   });
 
   it("a chat reaches every tab once, with an ack; bad chats are refused in the ack", async () => {
@@ -331,7 +332,8 @@ describe("/chat: inside a room", () => {
     for (const chat of got) {
       assert.equal(chat.kind, "text");
       assert.equal(chat.user, a.id);
-      assert.equal(chat.colour, a.colour);
+      assert.equal(chat.name, a.name);
+      assert.equal(chat.tone, a.tone);
       assert.equal(chat.room_id, id);
       assert.equal(chat.target, null);
       assert.equal(typeof chat.created_at, "number");
@@ -392,18 +394,18 @@ describe("/chat: inside a room", () => {
 
     a.tab.disconnect();
     for (const tab of [b.tab, c.tab]) {
-      assert.deepEqual(await tab.waitFor("owner"), { id: b.id, colour: b.colour });
-      await tab.waitForChat(`${a.colour}님이 퇴장하셨습니다.`);
-      const notice = await tab.waitForChat(`${b.colour}님이 방장이 되었습니다.`);
+      assert.deepEqual(await tab.waitFor("owner"), { id: b.id, name: b.name, tone: b.tone });
+      await tab.waitForChat(`${a.name}님이 퇴장하셨습니다.`);
+      const notice = await tab.waitForChat(`${b.name}님이 방장이 되었습니다.`);
       assert.equal(notice.kind, "system");
       assert.equal(notice.user, b.id);
       await tab.waitForParticipants([entry(b, true), entry(c)]);
     }
-    assert.deepEqual(c.tab.all("owner"), [{ id: b.id, colour: b.colour }]);
+    assert.deepEqual(c.tab.all("owner"), [{ id: b.id, name: b.name, tone: b.tone }]);
     // The leave notice comes first.
     const bodies = c.tab.all("chat").map((chat) => chat.body);
     assert.ok(
-      bodies.indexOf(`${a.colour}님이 퇴장하셨습니다.`) < bodies.indexOf(`${b.colour}님이 방장이 되었습니다.`),
+      bodies.indexOf(`${a.name}님이 퇴장하셨습니다.`) < bodies.indexOf(`${b.name}님이 방장이 되었습니다.`),
       bodies.join(" | "),
     );
 
@@ -436,10 +438,17 @@ describe("/chat: inside a room", () => {
       assert.equal(await tab.waitFor("disconnect"), "io server disconnect");
     }
     for (const tab of [a.tab, c.tab]) {
-      await tab.waitForChat(`${b.colour}님이 퇴장하셨습니다.`);
+      // Announced as a kick, not as an ordinary departure.
+      const kicked = await tab.waitForChat(`${b.name}님이 방장에게 강퇴당했습니다.`);
+      assert.equal(kicked.kind, "system");
+      assert.equal(kicked.user, b.id);
       await tab.waitForParticipants([entry(a, true), entry(c)]);
     }
     assert.deepEqual(c.tab.all("kicked"), []);
+    await barrier(a.tab, [a.tab, c.tab]);
+    for (const tab of [a.tab, c.tab]) {
+      assert.deepEqual(tab.all("chat", (chat) => chat.body === `${b.name}님이 퇴장하셨습니다.`), []);
+    }
 
     assert.equal(await b.refusal(id), "강퇴당한 방에는 다시 들어갈 수 없습니다.");
     const page = await b.enter(id);
@@ -462,9 +471,11 @@ describe("/chat: inside a room", () => {
       const whisper = await tab.waitForChat(secret, "whisper");
       assert.equal(whisper.kind, "whisper");
       assert.equal(whisper.user, a.id);
-      assert.equal(whisper.colour, a.colour);
+      assert.equal(whisper.name, a.name);
+      assert.equal(whisper.tone, a.tone);
       assert.equal(whisper.target, b.id);
-      assert.equal(whisper.target_colour, b.colour);
+      assert.equal(whisper.target_name, b.name);
+      assert.equal(whisper.target_tone, b.tone);
       assert.equal(whisper.room_id, id);
     }
     // Behind a later public chat from a: c got neither a whisper nor a chat with it.
@@ -499,10 +510,17 @@ describe("/chat: inside a room", () => {
     assert.ok(form.html.includes('type="password"'));
     assert.equal(await b.refusal(id), "입장 권한이 없습니다.");
 
+    // A wrong one goes back to the password form, which says why.
     const wrong = await b.unlock(id, "틀린 비밀번호");
     assert.equal(wrong.status, 303);
-    assert.equal(wrong.location, "/");
-    assert.equal((await b.home()).flash, "비밀번호가 틀렸습니다.");
+    assert.equal(wrong.location, `/room/${id}`);
+    const again = await b.enter(id);
+    assert.equal(again.chatPage, false);
+    assert.ok(
+      again.html.includes('<p class="flash" role="alert" id="password-error">비밀번호가 틀렸습니다.</p>'),
+      again.html,
+    );
+    assert.equal((await b.home()).flash, null);
     assert.equal(await b.refusal(id), "입장 권한이 없습니다.");
 
     const right = await b.unlock(id, password);
@@ -510,7 +528,7 @@ describe("/chat: inside a room", () => {
     assert.equal(right.location, `/room/${id}`);
     assert.equal((await b.enter(id)).chatPage, true);
     b.tab = await b.join(id);
-    await a.tab.waitForChat(`${b.colour}님이 입장하셨습니다.`);
+    await a.tab.waitForChat(`${b.name}님이 입장하셨습니다.`);
     await b.tab.waitForParticipants([entry(a, true), entry(b)]);
   });
 });

@@ -7,7 +7,9 @@ use std::time::Duration;
 use awc::error::WsClientError;
 use awc::http::StatusCode;
 use awc::ws::{CloseCode, Frame};
-use support::{config, config_with_max_payload, TestServer, WsConn, WsEnd};
+use support::{
+    config, config_with_max_payload, TcpWs, TestServer, WsConn, WsEnd, OPCODE_CLOSE, OPCODE_TEXT,
+};
 
 const WS_QUERY: &str = "EIO=4&transport=websocket";
 
@@ -28,6 +30,18 @@ async fn open(srv: &TestServer, max_payload: u64) -> (String, WsConn) {
         )
     );
     assert_eq!(serde_json::to_string(&open).expect("re-serialises"), json);
+    (sid, ws)
+}
+
+/// A WebSocket session on a bare TCP stream (which can hang up abruptly); returns the sid.
+async fn open_tcp(srv: &TestServer) -> (String, TcpWs) {
+    let mut ws = TcpWs::connect(srv.addr, &format!("/engine.io/?{WS_QUERY}")).await;
+    let (opcode, open) = ws.recv_frame().await.expect("the open packet");
+    assert_eq!(opcode, OPCODE_TEXT);
+    let open = String::from_utf8(open).expect("UTF-8 open packet");
+    let json = open.strip_prefix('0').expect("an open packet");
+    let open: serde_json::Value = serde_json::from_str(json).expect("open packet JSON");
+    let sid = open["sid"].as_str().expect("sid is a string").to_owned();
     (sid, ws)
 }
 
@@ -110,6 +124,31 @@ async fn client_close_frame_ends_the_session() {
         WsEnd::Close(Some(CloseCode::Normal)),
         "the close is answered"
     );
+    assert_eq!(srv.close_reason(&sid).await, "transport close");
+    assert_eq!(srv.engine.session_count(), 0);
+    srv.stop().await;
+}
+
+/// A browser leaving the page: a close frame (1001, going away) and the TCP connection's
+/// end arrive together, and the end must not hide the close frame.
+#[actix_web::test]
+async fn going_away_then_hanging_up_is_a_transport_close() {
+    let srv = TestServer::start(config());
+    let (sid, mut ws) = open_tcp(&srv).await;
+    ws.send_frame(OPCODE_CLOSE, &1001u16.to_be_bytes()).await;
+    drop(ws);
+    assert_eq!(srv.close_reason(&sid).await, "transport close");
+    assert_eq!(srv.engine.session_count(), 0);
+    srv.stop().await;
+}
+
+/// A peer that vanishes without a close frame went away; it did not break the protocol
+/// (Node's engine.io says "transport close" for it too).
+#[actix_web::test]
+async fn a_connection_dropped_without_a_close_frame_is_a_transport_close() {
+    let srv = TestServer::start(config());
+    let (sid, ws) = open_tcp(&srv).await;
+    drop(ws);
     assert_eq!(srv.close_reason(&sid).await, "transport close");
     assert_eq!(srv.engine.session_count(), 0);
     srv.stop().await;

@@ -16,16 +16,20 @@ export function flashOf(html) {
   return match ? match[1] : null;
 }
 
-/** One visitor: their session cookie, public id (once they saw a room page) and colour. */
+/** One visitor: their session cookie, public id (once they saw a room page), name and tone. */
 export class Visitor {
   /** A new visitor who has opened the room list once (which gives them a session). */
   static async arrive(base) {
     const visitor = new Visitor(base);
     const home = await visitor.get("/");
     if (home.status !== 200) throw new Error(`GET / answered ${home.status}`);
-    const colour = /내 색상: <span class="swatch" style="background: (#[0-9a-f]{6})"/.exec(home.html);
-    if (!colour) throw new Error("the room list shows no colour for the visitor");
-    visitor.colour = colour[1];
+    const look =
+      /내 이름: <span class="who my-name tone-(\d+)"><span class="swatch" aria-hidden="true"><\/span><span class="who-name">([^<]+)<\/span>/.exec(
+        home.html,
+      );
+    if (!look) throw new Error("the room list shows no name for the visitor");
+    visitor.tone = Number(look[1]);
+    visitor.name = look[2];
     return visitor;
   }
 
@@ -33,7 +37,8 @@ export class Visitor {
     this.base = base;
     /** `gif-chat.sid=...`, as the last response set it. */
     this.cookie = null;
-    this.colour = null;
+    this.name = null;
+    this.tone = null;
     /** The public id (`#chat[data-me]`), known once a room page was seen. */
     this.id = null;
     /** Sockets to close after the test. */
