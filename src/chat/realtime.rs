@@ -9,7 +9,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use actix_socketio::{ConnectError, DisconnectReason, Event, Socket};
+use actix_socketio::{AckSender, ConnectError, DisconnectReason, Extension, Socket, TryData};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,6 +22,7 @@ use super::{
 };
 use crate::{
     csrf,
+    live::LiveGuard,
     store::{ChatKind, NewChat, StoreError},
 };
 
@@ -31,14 +32,28 @@ pub const MAX_TEXT_CHARS: usize = 1000;
 const CROSS_SITE: &str = "허용되지 않은 요청입니다.";
 const KICKED: &str = "방장에게 강퇴당했습니다.";
 
-/// Set by the connect middleware on every admitted socket.
+/// Set by the connect middleware on every admitted socket; handlers take it with
+/// `Extension<Member>`.
 #[derive(Clone)]
 struct Member {
+    /// The hub the socket belongs to, held weakly: the socket server, which the hub points
+    /// at, must not keep it alive in a cycle.
+    hub: Weak<Hub>,
     room: i64,
     max: usize,
     /// The stored owner when the socket was admitted.
     owner: String,
     person: Person,
+}
+
+impl Member {
+    /// The hub, with the event counted as in flight until the guard drops (a shutdown waits
+    /// for such events' writes and acks); `None` once the server is shutting down.
+    fn hub(&self) -> Option<(Arc<Hub>, LiveGuard)> {
+        let hub = self.hub.upgrade()?;
+        let in_flight = hub.in_flight.enter();
+        Some((hub, in_flight))
+    }
 }
 
 /// An event's ack: `{ok: true}` or `{ok: false, error}`.
@@ -130,37 +145,10 @@ fn store_failure(err: &StoreError) -> &'static str {
     }
 }
 
-/// Registers a handler that gets the hub, the socket's membership and the event, and
-/// answers the event's ack with what it returns.
-fn handle<F, Fut>(hub: &Arc<Hub>, socket: &Socket, name: &str, handler: F)
-where
-    F: Fn(Arc<Hub>, Member, Event) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Answer> + 'static,
-{
-    let weak: Weak<Hub> = Arc::downgrade(hub);
-    let handler = Arc::new(handler);
-    socket.on(name, move |socket: Socket, mut event: Event| {
-        let hub = weak.upgrade();
-        let handler = handler.clone();
-        async move {
-            let (Some(hub), Some(member)) = (hub, socket.extension::<Member>()) else {
-                return;
-            };
-            let _in_flight = hub.in_flight.enter();
-            let ack = event.take_ack();
-            let reply = Reply::from(handler(hub, member, event).await);
-            if let Some(ack) = ack {
-                // Fails only if the client left meanwhile.
-                let _ = ack.send(reply);
-            }
-        }
-    });
-}
-
 /// Connect middleware: the checks every socket passes before it joins, in this order.
 async fn admit(hub: ChatHub, socket: &Socket) -> Result<(), ConnectError> {
     let handshake = socket.handshake();
-    if !csrf::same_origin(handshake.headers(), false) {
+    if !csrf::same_origin(&handshake.headers().to_header_map(), false) {
         return Err(ConnectError::new(CROSS_SITE));
     }
     let refuse = |refusal: Refusal| ConnectError::new(refusal.message());
@@ -175,6 +163,7 @@ async fn admit(hub: ChatHub, socket: &Socket) -> Result<(), ConnectError> {
         .await
         .map_err(refuse)?;
     socket.insert_extension(Member {
+        hub: Arc::downgrade(&hub.0),
         room: room.id,
         max: max_people(&room),
         owner: room.owner,
@@ -205,28 +194,55 @@ impl Hub {
                 return;
             }
         };
-        socket.join(vec![room_key(room), person_key(room, &person.id)]);
+        if let Err(err) = socket.join([room_key(room), person_key(room, &person.id)]) {
+            log::error!("socket {} joins no room: {err}", socket.id());
+            socket.disconnect(false);
+            return;
+        }
 
-        handle(hub, &socket, "chat", |hub, member, event| async move {
-            hub.on_chat(&member, &event).await
-        });
-        handle(hub, &socket, "whisper", |hub, member, event| async move {
-            hub.on_whisper(&member, &event).await
-        });
-        handle(hub, &socket, "kick", |hub, member, event| async move {
-            Hub::on_kick(&hub, &member, &event).await
-        });
-        let weak = Arc::downgrade(hub);
-        socket.on_disconnect(move |socket: Socket, reason| {
-            // Nobody chose to leave: presence ends with the process, and the clients come
-            // back on their own. Announcing departures (or deleting rooms) would be wrong.
-            if reason != DisconnectReason::ServerShuttingDown {
-                if let (Some(hub), Some(member)) = (weak.upgrade(), socket.extension::<Member>()) {
-                    Hub::left(&hub, socket.id(), &member, left_on_purpose(reason));
+        socket.on(
+            "chat",
+            |Extension(member): Extension<Member>,
+             TryData(input): TryData<ChatIn>,
+             ack: AckSender| async move {
+                if let Some((hub, _in_flight)) = member.hub() {
+                    let _ = ack.send(Reply::from(hub.on_chat(&member, input).await));
                 }
-            }
-            async {}
-        });
+            },
+        );
+        socket.on(
+            "whisper",
+            |Extension(member): Extension<Member>,
+             TryData(input): TryData<WhisperIn>,
+             ack: AckSender| async move {
+                if let Some((hub, _in_flight)) = member.hub() {
+                    let _ = ack.send(Reply::from(hub.on_whisper(&member, input).await));
+                }
+            },
+        );
+        socket.on(
+            "kick",
+            |Extension(member): Extension<Member>,
+             TryData(input): TryData<KickIn>,
+             ack: AckSender| async move {
+                if let Some((hub, _in_flight)) = member.hub() {
+                    let _ = ack.send(Reply::from(Hub::on_kick(&hub, &member, input).await));
+                }
+            },
+        );
+        socket.on_disconnect(
+            |socket: Socket, reason: DisconnectReason, Extension(member): Extension<Member>| {
+                // Nobody chose to leave: presence ends with the process, and the clients
+                // come back on their own. Announcing departures (or deleting rooms) would
+                // be wrong.
+                if reason != DisconnectReason::ServerShuttingDown {
+                    if let Some(hub) = member.hub.upgrade() {
+                        Hub::left(&hub, socket.id(), &member, left_on_purpose(reason));
+                    }
+                }
+                async {}
+            },
+        );
         // A disconnect that came before the handler was registered (from another thread)
         // would otherwise leave this socket present for ever; leaving twice is harmless.
         if !socket.connected() {
@@ -356,8 +372,12 @@ impl Hub {
         }
     }
 
-    async fn on_chat(&self, member: &Member, event: &Event) -> Answer {
-        let input: ChatIn = event.data().map_err(|_| BAD_REQUEST)?;
+    async fn on_chat(
+        &self,
+        member: &Member,
+        input: Result<ChatIn, actix_socketio::Error>,
+    ) -> Answer {
+        let input = input.map_err(|_| BAD_REQUEST)?;
         let text = message_text(&input.text)?;
         if !self.limiter.allow(&member.person.id) {
             return Err(TOO_FAST);
@@ -373,8 +393,12 @@ impl Hub {
         Ok(())
     }
 
-    async fn on_whisper(&self, member: &Member, event: &Event) -> Answer {
-        let input: WhisperIn = event.data().map_err(|_| BAD_REQUEST)?;
+    async fn on_whisper(
+        &self,
+        member: &Member,
+        input: Result<WhisperIn, actix_socketio::Error>,
+    ) -> Answer {
+        let input = input.map_err(|_| BAD_REQUEST)?;
         let text = message_text(&input.text)?;
         let room = member.room;
         if input.to == member.person.id {
@@ -409,8 +433,12 @@ impl Hub {
         Ok(())
     }
 
-    async fn on_kick(hub: &Arc<Hub>, member: &Member, event: &Event) -> Answer {
-        let input: KickIn = event.data().map_err(|_| BAD_REQUEST)?;
+    async fn on_kick(
+        hub: &Arc<Hub>,
+        member: &Member,
+        input: Result<KickIn, actix_socketio::Error>,
+    ) -> Answer {
+        let input = input.map_err(|_| BAD_REQUEST)?;
         let room = member.room;
         if hub.presence.owner(room).as_deref() != Some(member.person.id.as_str()) {
             return Err("방장만 강퇴할 수 있습니다.");

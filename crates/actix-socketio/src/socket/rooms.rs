@@ -62,3 +62,9 @@ impl<const N: usize> IntoRooms for [&str; N] {
         self.into_iter().map(str::to_owned).collect()
     }
 }
+
+impl<const N: usize> IntoRooms for [String; N] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into()
+    }
+}
