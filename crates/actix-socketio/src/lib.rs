@@ -88,6 +88,6 @@ mod sync;
 
 pub use socket::{
     AckSender, Bin, BroadcastOperator, ConnectError, Data, DisconnectReason, Error, Event,
-    Extension, Handshake, Namespace, ParentNamespace, Payload, RemoteSocket, Socket, SocketIo,
-    SocketIoBuilder, SocketIoConfig, State, TryData, WeakSocket,
+    Extension, Handshake, Namespace, ParentNamespace, Payload, RecoveryConfig, RemoteSocket,
+    Socket, SocketIo, SocketIoBuilder, SocketIoConfig, State, TryData, WeakSocket,
 };

@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::{json, Value};
 
+use super::adapter::RestoredSession;
 use super::error::DisconnectReason;
 use super::handshake::Handshake;
 use super::namespace::Namespace;
 use super::namespaces::Namespaces;
 use super::packet::{Decoder, Packet, ParseError};
-use super::socket::{Connection, Socket};
+use super::socket::{Connection, Identity, Socket};
 use super::task::run_local;
 use crate::engine::{self, CloseReason, EngineSocket};
 use crate::sync::lock;
@@ -204,16 +205,61 @@ impl Client {
             });
             return;
         };
+        let Some(recovery) = ns.0.recovery().copied() else {
+            return self.join(ns, auth, None);
+        };
+        // As Node: a client that presents a pid and an offset (both strings) asks to come
+        // back; anything else, or a failed restore, is a new socket.
+        let session = match (auth.get("pid"), auth.get("offset")) {
+            (Some(Value::String(pid)), Some(Value::String(offset))) => {
+                Some((pid.clone(), offset.clone()))
+            }
+            _ => None,
+        };
+        let Some((pid, offset)) = session else {
+            return self.join(ns, auth, None);
+        };
+        let client = self.clone();
+        let restoring = ns.adapter().restore_session(pid, offset);
+        run_local(async move {
+            let restored = match restoring.await {
+                Ok(restored) => restored,
+                Err(error) => {
+                    log::warn!("{}: a session could not be restored: {error}", ns.name());
+                    None
+                }
+            };
+            client.join(ns, auth, restored.map(|r| (r, recovery.skip_middlewares)));
+        });
+    }
+
+    /// Creates the socket of a CONNECT (a restored one with its old id), runs the
+    /// middleware unless a recovered socket skips it, then lets it in.
+    fn join(&self, ns: Namespace, auth: Value, restored: Option<(RestoredSession, bool)>) {
+        let pid = |restored: &Option<(RestoredSession, bool)>| match restored {
+            Some((session, _)) => Some(session.state.pid.as_str().into()),
+            None => ns.0.recovery().map(|_| engine::generate_id().into()),
+        };
+        let identity = Identity {
+            id: restored
+                .as_ref()
+                .map_or_else(engine::generate_id, |(s, _)| s.state.sid.clone())
+                .into(),
+            pid: pid(&restored),
+            recovered: restored.is_some(),
+        };
         let connection = Arc::downgrade(&self.0) as Weak<dyn Connection>;
         let socket = ns.0.new_socket(
-            engine::generate_id().into(),
+            identity,
             connection,
             self.0.engine.clone(),
             Handshake::new(&self.0.engine, auth),
         );
+        let skip = restored.as_ref().is_some_and(|(_, skip)| *skip);
+        let restored = restored.map(|(session, _)| session);
         let middleware = ns.0.handlers.middleware();
-        if middleware.is_empty() {
-            self.finish_connect(&ns, socket);
+        if middleware.is_empty() || skip {
+            self.finish_connect(&ns, socket, restored);
             return;
         }
         let client = self.clone();
@@ -227,11 +273,11 @@ impl Client {
                     return;
                 }
             }
-            client.finish_connect(&ns, socket);
+            client.finish_connect(&ns, socket, restored);
         });
     }
 
-    fn finish_connect(&self, ns: &Namespace, socket: Socket) {
+    fn finish_connect(&self, ns: &Namespace, socket: Socket, restored: Option<RestoredSession>) {
         {
             let mut state = lock(&self.0.state);
             // A second CONNECT to the namespace can pass async middleware while the
@@ -245,11 +291,27 @@ impl Client {
         if let Some(timer) = lock(&self.0.connect_timer).take() {
             timer.abort();
         }
-        ns.0.insert(&socket);
+        let (rooms, missed) = match restored {
+            Some(session) => {
+                let _ = socket.set_data(session.state.data);
+                (session.state.rooms, session.missed)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        ns.0.insert(&socket, &rooms);
         socket.set_connected();
+        // What it missed goes first; the client holds it until the CONNECT answer.
+        for packet in &missed {
+            let _ = socket.send_packet(packet);
+        }
+        let mut answer = serde_json::Map::new();
+        answer.insert("sid".into(), Value::String(socket.id().to_owned()));
+        if let Some(pid) = socket.pid() {
+            answer.insert("pid".into(), Value::String(pid.to_owned()));
+        }
         let _ = socket.send_packet(&Packet::Connect {
             nsp: ns.name().to_owned(),
-            data: Some(json!({ "sid": socket.id() })),
+            data: Some(Value::Object(answer)),
         });
         for handler in ns.0.handlers.connect_handlers() {
             handler(socket.clone());

@@ -50,6 +50,23 @@ impl DisconnectReason {
     }
 }
 
+impl DisconnectReason {
+    /// Whether a client may come back from it with connection state recovery: the
+    /// reasons Node keeps a session for (the connection broke or the server closed it),
+    /// not those where either side chose to leave the namespace.
+    pub fn is_recoverable(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::TransportClose
+                | DisconnectReason::TransportError
+                | DisconnectReason::PingTimeout
+                | DisconnectReason::ForcedClose
+                | DisconnectReason::BufferFull
+                | DisconnectReason::ServerShuttingDown
+        )
+    }
+}
+
 impl From<CloseReason> for DisconnectReason {
     fn from(reason: CloseReason) -> Self {
         match reason {

@@ -38,8 +38,8 @@ mod task;
 
 pub use adapter::{
     AckResult, AckStream, Adapter, AdapterFactory, BoxFuture, BroadcastFlags, BroadcastOptions,
-    LocalAdapter, RoomEvent, RoomListener, ServerAck, ServerEvent, SocketEmitter, SocketInfo,
-    Targets,
+    LocalAdapter, RecoveryConfig, RestoredSession, RoomEvent, RoomListener, ServerAck, ServerEvent,
+    SessionState, SessionStore, SocketEmitter, SocketInfo, Targets,
 };
 pub use broadcast::BroadcastOperator;
 pub use error::{ConnectError, DisconnectReason, Error, MiddlewareError};

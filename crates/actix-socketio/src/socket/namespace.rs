@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::adapter::{
-    AckStream, Adapter, AdapterFactory, BroadcastFlags, BroadcastOptions, RoomEvent, ServerEvent,
-    SocketEmitter, Targets,
+    AckStream, Adapter, AdapterFactory, BroadcastFlags, BroadcastOptions, RecoveryConfig,
+    RoomEvent, ServerEvent, SocketEmitter, Targets,
 };
 use super::broadcast::BroadcastOperator;
 use super::error::Error;
@@ -21,7 +21,7 @@ use super::handshake::{Handshake, HandshakeInfo};
 use super::packet::{Packet, Payload};
 use super::remote::RemoteSocket;
 use super::rooms::{IntoRooms, Room, Sid};
-use super::socket::{Connection, Socket, SocketHome, SocketSettings};
+use super::socket::{Connection, Identity, Socket, SocketHome, SocketSettings};
 use crate::engine::{EngineSocket, Frame};
 use crate::sync::{read, write};
 
@@ -61,6 +61,8 @@ impl NsHandlers {
 /// what each socket tells when it leaves.
 pub(crate) struct NsSockets {
     name: Arc<str>,
+    /// The server's connection state recovery, for the adapter.
+    recovery: Option<RecoveryConfig>,
     /// The connected sockets of this server, by id.
     sockets: RwLock<HashMap<Sid, Socket, IdHasher>>,
     /// Listeners of server-side events from other servers, by event name.
@@ -203,6 +205,10 @@ impl SocketEmitter for NsSockets {
         Some((socket.handshake().info(), socket.data()))
     }
 
+    fn recovery(&self) -> Option<&RecoveryConfig> {
+        self.recovery.as_ref()
+    }
+
     fn server_event(&self, event: ServerEvent) {
         let handler = read(&self.server_handlers).get(&event.name).cloned();
         match handler {
@@ -232,6 +238,7 @@ impl NsInner {
     ) -> Arc<NsInner> {
         let sockets = Arc::new(NsSockets {
             name: name.into(),
+            recovery: settings.recovery,
             sockets: RwLock::new(HashMap::default()),
             server_handlers: RwLock::new(HashMap::new()),
         });
@@ -251,13 +258,13 @@ impl NsInner {
     /// [`NsInner::insert`].
     pub(crate) fn new_socket(
         &self,
-        id: Sid,
+        identity: Identity,
         connection: Weak<dyn Connection>,
         engine: EngineSocket,
         handshake: Handshake,
     ) -> Socket {
         Socket::new(
-            id,
+            identity,
             self.sockets.name.clone(),
             self.adapter.clone(),
             self.sockets.clone(),
@@ -268,11 +275,19 @@ impl NsInner {
         )
     }
 
-    /// The socket joined: it is reachable by id and in its own room.
-    pub(crate) fn insert(&self, socket: &Socket) {
+    /// The socket joined: it is reachable by id and in its own room, and in `rooms` (a
+    /// recovered socket's).
+    pub(crate) fn insert(&self, socket: &Socket, rooms: &[Room]) {
         write(&self.sockets.sockets).insert(socket.sid().clone(), socket.clone());
-        self.adapter
-            .add_all(socket.sid(), &[socket.id().to_owned()]);
+        let mut all = Vec::with_capacity(rooms.len() + 1);
+        all.push(socket.id().to_owned());
+        all.extend(rooms.iter().filter(|room| *room != socket.id()).cloned());
+        self.adapter.add_all(socket.sid(), &all);
+    }
+
+    /// The server's connection state recovery.
+    pub(crate) fn recovery(&self) -> Option<&RecoveryConfig> {
+        self.settings.recovery.as_ref()
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::web;
 
-use super::adapter::{AdapterFactory, LocalAdapter};
+use super::adapter::{AdapterFactory, LocalAdapter, RecoveryConfig};
 use super::client::{Client, ClientLimits};
 use super::client_files::ClientFiles;
 use super::namespace::{Namespace, ParentNamespace};
@@ -56,6 +56,10 @@ pub struct SocketIoConfig {
     /// How long an ack (of a socket, a broadcast or a server-side emit) is awaited unless
     /// the call sets its own `timeout`. Default 5 s.
     pub ack_timeout: Duration,
+    /// Connection state recovery (Node's `connectionStateRecovery`); off by default. With
+    /// it, CONNECT answers carry a `pid`, every event kept for recovery carries its offset
+    /// as its last argument, and a client that comes back in time gets its socket back.
+    pub connection_state_recovery: Option<RecoveryConfig>,
 }
 
 impl Default for SocketIoConfig {
@@ -74,6 +78,7 @@ impl Default for SocketIoConfig {
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
             attachment_timeout: Duration::from_secs(30),
             ack_timeout: Duration::from_secs(5),
+            connection_state_recovery: None,
         }
     }
 }
@@ -122,6 +127,7 @@ impl SocketIoBuilder {
             ack_timeout: config.ack_timeout,
             state: self.state,
             retained: AtomicUsize::new(0),
+            recovery: config.connection_state_recovery,
         });
         let namespaces = Arc::new(Namespaces::new(
             config.max_dynamic_namespaces,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::adapter::{Adapter, BroadcastOptions};
+use super::adapter::{Adapter, BroadcastOptions, RecoveryConfig, SessionState};
 use super::broadcast::BroadcastOperator;
 use super::error::{DisconnectReason, Error, MiddlewareError};
 use super::event::{AckSender, AckTarget, Event};
@@ -64,6 +64,8 @@ pub(crate) struct SocketSettings {
     pub(crate) state: TypeMap,
     /// Sockets still allocated, connected or not (`SocketIo::retained_sockets`).
     pub(crate) retained: AtomicUsize,
+    /// Connection state recovery, when on.
+    pub(crate) recovery: Option<RecoveryConfig>,
 }
 
 #[derive(Default)]
@@ -81,6 +83,15 @@ pub(crate) struct Handlers {
 struct Acks {
     next_id: u64,
     waiting: HashMap<u64, oneshot::Sender<Payload>>,
+}
+
+/// Who a new socket is: a fresh id, or the one of the session it recovers.
+pub(crate) struct Identity {
+    pub(crate) id: Sid,
+    /// Its private id, with recovery on.
+    pub(crate) pid: Option<Arc<str>>,
+    /// It recovers a session.
+    pub(crate) recovered: bool,
 }
 
 /// Where a socket is in its life; it only moves forward.
@@ -119,6 +130,10 @@ impl WeakSocket {
 
 pub(crate) struct SocketInner {
     id: Sid,
+    /// The private id a client presents to recover this socket (with recovery on).
+    pid: Option<Arc<str>>,
+    /// The socket came back with its old id, rooms and data (connection state recovery).
+    recovered: bool,
     nsp: Arc<str>,
     adapter: Arc<dyn Adapter>,
     /// The namespace, told when the socket leaves.
@@ -184,7 +199,7 @@ impl TimedSocket<'_> {
 impl Socket {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        id: Sid,
+        Identity { id, pid, recovered }: Identity,
         nsp: Arc<str>,
         adapter: Arc<dyn Adapter>,
         home: Arc<dyn SocketHome>,
@@ -196,6 +211,8 @@ impl Socket {
         settings.retained.fetch_add(1, Ordering::Relaxed);
         Socket(Arc::new(SocketInner {
             id,
+            pid,
+            recovered,
             nsp,
             adapter,
             home,
@@ -235,6 +252,17 @@ impl Socket {
     /// The transport of the underlying connection now.
     pub fn transport(&self) -> TransportKind {
         self.0.engine.transport()
+    }
+
+    /// Whether the socket came back from a lost connection with its old id, rooms and data
+    /// (connection state recovery), having received what it missed.
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    /// The private id its client presents to recover it, with recovery on.
+    pub(crate) fn pid(&self) -> Option<&str> {
+        self.0.pid.as_deref()
     }
 
     /// Whether the socket is in its namespace (it joined and has not left).
@@ -382,13 +410,28 @@ impl Socket {
     /// Emits an event with any arguments and binary attachments.
     pub fn emit_payload(&self, event: &str, payload: Payload) -> Result<(), Error> {
         Error::unless_reserved(event)?;
-        self.notify_outgoing(event, &payload);
-        self.send_packet(&Packet::Event {
+        let packet = Packet::Event {
             nsp: self.nsp().to_owned(),
             event: event.to_owned(),
             payload,
             id: None,
-        })
+        };
+        if self.0.settings.recovery.is_some() {
+            // As Node: through the adapter to the socket's own room, which gives the event
+            // its offset and keeps it for a client that comes back.
+            if !self.connected() {
+                return Err(Error::Disconnected);
+            }
+            let own = BroadcastOptions {
+                rooms: vec![self.id().to_owned()],
+                ..BroadcastOptions::default()
+            };
+            return self.0.adapter.broadcast(packet, own);
+        }
+        if let Packet::Event { event, payload, .. } = &packet {
+            self.notify_outgoing(event, payload);
+        }
+        self.send_packet(&packet)
     }
 
     /// Emits an event and waits for the client's ack (its first argument, decoded), at most
@@ -642,6 +685,14 @@ impl Socket {
         let disconnecting = self.handlers().disconnecting.clone();
         for handler in disconnecting {
             handler(self.clone(), reason);
+        }
+        if let Some(pid) = self.pid().filter(|_| reason.is_recoverable()) {
+            self.0.adapter.persist_session(SessionState {
+                sid: self.id().to_owned(),
+                pid: pid.to_owned(),
+                rooms: self.rooms(),
+                data: self.data(),
+            });
         }
         if let Some(connection) = self.0.connection.upgrade() {
             connection.remove(self.nsp());

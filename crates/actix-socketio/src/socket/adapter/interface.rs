@@ -91,6 +91,10 @@ pub trait SocketEmitter: Send + Sync + 'static {
 
     /// Hands a server-side event from another server to this namespace's listeners.
     fn server_event(&self, event: ServerEvent);
+
+    /// Connection state recovery, when the server has it on: an adapter that stores
+    /// sessions and packets keeps them this long and this many.
+    fn recovery(&self) -> Option<&RecoveryConfig>;
 }
 
 /// Room bookkeeping, broadcasting and cluster operations for one namespace.
@@ -159,6 +163,81 @@ pub trait Adapter: Send + Sync + 'static {
     fn server_count(&self) -> BoxFuture<'static, Result<usize, Error>>;
     /// Stops talking to the cluster (the server is shutting down).
     fn close(&self) -> BoxFuture<'static, ()>;
+
+    /// Keeps what a socket that lost its connection needs to come back: called, when
+    /// recovery is on, for a socket closed for a reason a client recovers from. An adapter
+    /// without a session store keeps nothing.
+    fn persist_session(&self, session: SessionState) {
+        drop(session);
+    }
+
+    /// The session `pid`, with the event packets it missed since `offset` (each carrying
+    /// its own offset as its last argument), or `None` if it cannot be restored (unknown,
+    /// expired, or the offset is no longer kept). The session is gone from the store then.
+    fn restore_session(
+        &self,
+        pid: String,
+        offset: String,
+    ) -> BoxFuture<'static, Result<Option<RestoredSession>, Error>> {
+        drop((pid, offset));
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// Connection state recovery (Node's `connectionStateRecovery`): a client that loses its
+/// connection and comes back within `max_disconnection_duration` gets its socket id, rooms
+/// and data back, and every event it missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryConfig {
+    /// How long a session waits for its client. Default 2 min, Node's.
+    pub max_disconnection_duration: Duration,
+    /// A recovered socket does not go through the connect middleware again. Default true.
+    pub skip_middlewares: bool,
+    /// Most event packets the in-memory adapter keeps per namespace; the oldest go first,
+    /// and a session whose offset is gone starts afresh. Default 10,000.
+    pub max_packets: usize,
+    /// Most sessions the in-memory adapter keeps per namespace; the oldest go first.
+    /// Default 10,000.
+    pub max_sessions: usize,
+    /// Most packets one restore replays; a session that missed more starts afresh rather
+    /// than receiving a flood. Default 1,000.
+    pub max_missed_packets: usize,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(120),
+            skip_middlewares: true,
+            max_packets: 10_000,
+            max_sessions: 10_000,
+            max_missed_packets: 1_000,
+        }
+    }
+}
+
+/// What recovery keeps of a socket that lost its connection (Node's `{sid, pid, rooms,
+/// data}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionState {
+    /// The socket id, given back to the recovered socket.
+    pub sid: String,
+    /// The private id the client presents to come back.
+    pub pid: String,
+    /// Its rooms, its own id included.
+    pub rooms: Vec<Room>,
+    /// The application's data on it.
+    #[serde(default)]
+    pub data: Value,
+}
+
+/// A session restored from the adapter's store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoredSession {
+    /// The session as it was kept.
+    pub state: SessionState,
+    /// The event packets it missed, in order, each with its offset as its last argument.
+    pub missed: Vec<Packet>,
 }
 
 /// Builds a namespace's adapter from the namespace's emitter.

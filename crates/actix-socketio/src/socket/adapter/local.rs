@@ -6,13 +6,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use super::interface::{
-    AckStream, Adapter, AdapterFactory, BoxFuture, BroadcastOptions, RoomEvent, RoomListener,
-    SocketEmitter, SocketInfo, Targets,
+    AckStream, Adapter, AdapterFactory, BoxFuture, BroadcastOptions, RestoredSession, RoomEvent,
+    RoomListener, SessionState, SocketEmitter, SocketInfo, Targets,
 };
+use super::sessions::SessionStore;
 use crate::socket::error::Error;
 use crate::socket::packet::{Packet, Payload};
 use crate::socket::rooms::{Room, Sid};
@@ -26,6 +27,8 @@ type IdHasher = foldhash::fast::RandomState;
 /// [`SocketEmitter`].
 pub struct LocalAdapter {
     emitter: Arc<dyn SocketEmitter>,
+    /// Packets and sessions for connection state recovery, when the server has it on.
+    sessions: Option<Mutex<SessionStore>>,
     rooms: RwLock<Rooms>,
     /// Told of every room change; read only when `has_listeners` says there are any, so
     /// joins and leaves build no events in the common case.
@@ -58,7 +61,11 @@ impl Rooms {
 impl LocalAdapter {
     /// An adapter delivering through `emitter`.
     pub fn new(emitter: Arc<dyn SocketEmitter>) -> LocalAdapter {
+        let sessions = emitter
+            .recovery()
+            .map(|config| Mutex::new(SessionStore::new(*config, crate::engine::generate_id())));
         LocalAdapter {
+            sessions,
             emitter,
             rooms: RwLock::new(Rooms::default()),
             listeners: RwLock::new(Vec::new()),
@@ -212,6 +219,10 @@ impl LocalAdapter {
     fn listening(&self) -> bool {
         self.has_listeners.load(Ordering::Acquire)
     }
+}
+
+fn lock(sessions: &Mutex<SessionStore>) -> MutexGuard<'_, SessionStore> {
+    sessions.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// [`Targets`] that own their ids.
@@ -378,7 +389,10 @@ impl Adapter for LocalAdapter {
         self.has_listeners.store(true, Ordering::Release);
     }
 
-    fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), Error> {
+    fn broadcast(&self, mut packet: Packet, opts: BroadcastOptions) -> Result<(), Error> {
+        if let Some(sessions) = &self.sessions {
+            lock(sessions).store(&mut packet, &opts, Instant::now());
+        }
         self.broadcast_local(&packet, &opts);
         Ok(())
     }
@@ -451,5 +465,23 @@ impl Adapter for LocalAdapter {
 
     fn close(&self) -> BoxFuture<'static, ()> {
         Box::pin(async {})
+    }
+
+    fn persist_session(&self, session: SessionState) {
+        if let Some(sessions) = &self.sessions {
+            lock(sessions).persist(session, Instant::now());
+        }
+    }
+
+    fn restore_session(
+        &self,
+        pid: String,
+        offset: String,
+    ) -> BoxFuture<'static, Result<Option<RestoredSession>, Error>> {
+        let restored = self
+            .sessions
+            .as_ref()
+            .and_then(|sessions| lock(sessions).restore(&pid, &offset, Instant::now()));
+        Box::pin(async move { Ok(restored) })
     }
 }

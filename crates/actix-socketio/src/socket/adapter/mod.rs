@@ -15,9 +15,12 @@
 
 mod interface;
 mod local;
+mod sessions;
 
 pub use interface::{
     AckResult, AckStream, Adapter, AdapterFactory, BoxFuture, BroadcastFlags, BroadcastOptions,
-    RoomEvent, RoomListener, ServerAck, ServerEvent, SocketEmitter, SocketInfo, Targets,
+    RecoveryConfig, RestoredSession, RoomEvent, RoomListener, ServerAck, ServerEvent, SessionState,
+    SocketEmitter, SocketInfo, Targets,
 };
 pub use local::{LocalAdapter, OwnedTargets};
+pub use sessions::SessionStore;
