@@ -101,12 +101,17 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     })
 }
 
+/// Where the app mounts Socket.IO (the library's default path).
+const SOCKET_IO_PATH: &str = "/socket.io/";
+
 /// `ErrorHandlers` hook: gives every 4xx/5xx response without a body of its own (actix's
 /// plain-text error bodies, bare statuses such as 405) the HTML error page.
 pub fn render_error_page<B: MessageBody>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    if has_own_body(res.response().headers()) {
+    // The Socket.IO endpoint's answers are the protocol's (a bare 413, JSON errors), never
+    // pages: the client reads them.
+    if has_own_body(res.response().headers()) || res.request().path().starts_with(SOCKET_IO_PATH) {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
 

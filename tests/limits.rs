@@ -95,8 +95,10 @@ async fn a_socketio_polling_body_over_the_payload_limit_gets_a_413() {
         .await
         .expect("the POST is answered");
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // No body (Node's answer): the official client would show one as its close reason, and
+    // the app's error page must not be put in its place.
     let body = res.body().await.expect("body");
-    assert_eq!(&body[..], br#"{"code":3,"message":"Payload too large"}"#);
+    assert!(body.is_empty(), "{body:?}");
     srv.stop().await;
 }
 

@@ -20,7 +20,8 @@ pub enum EngineError {
     #[error("Unsupported protocol version")]
     /// An `EIO` other than 4.
     UnsupportedProtocolVersion,
-    /// A polling body over `max_payload`; the session is closed.
+    /// A polling body over `max_payload`: answered `413` with no body, as Node does (a
+    /// body would become the client's close description); the session stays.
     #[error("Payload too large")]
     PayloadTooLarge,
     /// A handshake while `max_connections` sessions are open. Node has no such limit; the
@@ -58,6 +59,9 @@ impl ResponseError for EngineError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if *self == EngineError::PayloadTooLarge {
+            return HttpResponse::PayloadTooLarge().finish();
+        }
         HttpResponse::build(self.status_code()).json(serde_json::json!({
             "code": self.code(),
             "message": self.to_string(),
@@ -100,10 +104,9 @@ mod tests {
             let bytes = response.into_body().try_into_bytes().unwrap();
             assert_eq!(bytes, body.as_bytes());
         }
-        assert_eq!(
-            EngineError::PayloadTooLarge.status_code(),
-            StatusCode::PAYLOAD_TOO_LARGE
-        );
+        let too_large = EngineError::PayloadTooLarge.error_response();
+        assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(too_large.into_body().try_into_bytes().unwrap().is_empty());
         let full = EngineError::TooManyConnections.error_response();
         assert_eq!(full.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(

@@ -129,10 +129,11 @@ enum Heartbeat {
     PongBy(Instant),
 }
 
-/// A WebSocket taking over a polling session.
-/// How long a long-poll that was pending when the probe came waits before its noop, as
-/// Node's upgrade check does. An upgrade that completes first ends it with an error, so a
-/// stray poll racing the upgrade never sees a successful answer.
+/// Once a WebSocket has probed, Node's upgrade check runs every 100 ms from the probe and
+/// answers the long-poll pending then with a noop; a poll is answered at the first check
+/// after it arrives, never at once. An upgrade that completes first ends it with an error,
+/// so a stray poll racing the upgrade never sees a successful answer. (Answering at once
+/// let the official client with `retries` send a packet twice about one time in four.)
 const PROBE_NOOP_DELAY: Duration = Duration::from_millis(100);
 
 /// How late a timer may fire and still count as on time (see `handle_timeout`).
@@ -195,6 +196,8 @@ pub struct Session {
     events: VecDeque<Event>,
     /// A long-poll GET is waiting for packets.
     poll_pending: bool,
+    /// When the pending GET arrived (for the upgrade check's noop).
+    poll_since: Option<Instant>,
     /// The answer a pending GET receives instead of the outbox (a close, a noop, an error).
     poll_final: Option<PollAnswer>,
     wakeups: Wakeups,
@@ -225,6 +228,7 @@ impl Session {
             outbox_bytes: 0,
             events: VecDeque::new(),
             poll_pending: false,
+            poll_since: None,
             poll_final: None,
             wakeups: Wakeups {
                 transmit: true,
@@ -443,10 +447,11 @@ impl Session {
             return Err(SessionError::PollOverlap);
         }
         self.poll_pending = true;
+        self.poll_since = Some(now);
         if self.probed() {
-            // The client is probing a WebSocket: this poll ends empty at once, and what is
-            // queued waits for the new transport.
-            self.poll_final = Some(PollAnswer::Packet(Packet::Noop));
+            // The client is probing a WebSocket: this poll ends empty at the next upgrade
+            // check, and what is queued waits for the new transport.
+            self.wakeups.timer = true;
         }
         Ok(())
     }
@@ -455,10 +460,18 @@ impl Session {
         self.upgrade.is_some_and(|u| u.probed_at.is_some())
     }
 
-    /// When a poll that was pending at the probe gets its noop.
+    /// When the pending poll gets its noop: at the first upgrade check (every
+    /// `PROBE_NOOP_DELAY` from the probe) after both the probe and the poll.
     fn probe_noop_at(&self) -> Option<Instant> {
         let probed_at = self.upgrade?.probed_at?;
-        (self.poll_pending && self.poll_final.is_none()).then_some(probed_at + PROBE_NOOP_DELAY)
+        if !self.poll_pending || self.poll_final.is_some() {
+            return None;
+        }
+        let waited = self
+            .poll_since
+            .map_or(Duration::ZERO, |since| since.saturating_duration_since(probed_at));
+        let ticks = waited.as_nanos() / PROBE_NOOP_DELAY.as_nanos() + 1;
+        Some(probed_at + PROBE_NOOP_DELAY * u32::try_from(ticks).unwrap_or(u32::MAX))
     }
 
     /// The answer for the pending long-poll GET, once there is one; it ends that poll.
@@ -922,8 +935,18 @@ mod tests {
             .recv(Packet::PingProbe, TransportKind::WebSocket, t0)
             .unwrap();
         assert_eq!(reply, Some(Packet::PongProbe));
-        // A GET during the upgrade is answered with a noop at once.
-        s.start_poll(t0).unwrap();
+        // A GET during the upgrade is answered with a noop at the next upgrade check.
+        let t1 = t0 + Duration::from_millis(30);
+        s.start_poll(t1).unwrap();
+        assert_eq!(poll_text(&mut s), None);
+        assert_eq!(s.poll_timeout(), Some(t0 + PROBE_NOOP_DELAY));
+        s.handle_timeout(t0 + PROBE_NOOP_DELAY);
+        assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
+        // One that comes after that check waits for the one after.
+        let t2 = t0 + Duration::from_millis(150);
+        s.start_poll(t2).unwrap();
+        assert_eq!(s.poll_timeout(), Some(t0 + PROBE_NOOP_DELAY * 2));
+        s.handle_timeout(t0 + PROBE_NOOP_DELAY * 2);
         assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
         s.send(Data::from("after"));
         s.recv(Packet::Upgrade, TransportKind::WebSocket, t0)
@@ -992,6 +1015,7 @@ mod tests {
         s.recv(Packet::PingProbe, TransportKind::WebSocket, t0)
             .unwrap();
         s.start_poll(t0).unwrap();
+        s.handle_timeout(t0 + PROBE_NOOP_DELAY);
         assert_eq!(poll_text(&mut s).as_deref(), Some("6"));
         s.abandon_upgrade(id);
         s.send(Data::from("still polling"));

@@ -111,8 +111,10 @@ pub(crate) async fn post<H: EngineHandler>(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // Refused as Node refuses it: 413 and the body dropped, the session left as it is (the
+    // client gives up on this transport itself).
     if declared.is_some_and(|len| len > max) {
-        return fail(EngineError::PayloadTooLarge);
+        return Err(EngineError::PayloadTooLarge);
     }
     let mut bytes = BytesMut::new();
     while let Some(chunk) = body.next().await {
@@ -120,7 +122,7 @@ pub(crate) async fn post<H: EngineHandler>(
             return fail(EngineError::BadRequest);
         };
         if (bytes.len() + chunk.len()) as u64 > max {
-            return fail(EngineError::PayloadTooLarge);
+            return Err(EngineError::PayloadTooLarge);
         }
         bytes.extend_from_slice(&chunk);
     }
