@@ -238,6 +238,101 @@ async fn password_guesses_are_limited_per_room_and_address_not_per_session() {
     srv.stop().await;
 }
 
+/// Where a password post sent with `cookie` redirects, and the room list's message for the
+/// session it comes back with (each answer carries its own copy of the session).
+async fn guess_as(srv: &TestServer, cookie: &str, room: i64, password: &str) -> (String, String) {
+    let client = awc::Client::builder().disable_redirects().finish();
+    let res = client
+        .post(srv.url(&format!("/room/{room}/password")))
+        .insert_header((header::ORIGIN, srv.origin()))
+        .insert_header((header::COOKIE, cookie))
+        .send_form(&[("password", password)])
+        .await
+        .expect("sent");
+    let page = common::read_page(res).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let cookie = page
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with(gif_chat::app::SESSION_COOKIE_NAME))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+        .expect("the session comes back");
+    let home = client
+        .get(srv.url("/"))
+        .insert_header((header::COOKIE, cookie))
+        .send()
+        .await
+        .expect("sent");
+    let flash = attribute_text(&common::read_page(home).await.body, "id=\"flash\">");
+    (page.location.unwrap_or_default(), flash)
+}
+
+/// The text after `marker` up to the next tag.
+fn attribute_text(html: &str, marker: &str) -> String {
+    html.split_once(marker)
+        .and_then(|(_, rest)| rest.split('<').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[actix_rt::test]
+async fn simultaneous_guesses_cannot_race_past_the_limit() {
+    const WRONG: &str = "비밀번호가 틀렸습니다.";
+    const TOO_MANY: &str = "비밀번호를 너무 많이 틀렸습니다. 1분 뒤에 다시 시도해 주세요.";
+    const LIMIT: usize = gif_chat::chat::PASSWORD_GUESSES;
+    let srv = TestServer::start(config("development")).await;
+    let owner = Browser::new(&srv);
+    let vault = owner.create_room("금고", "", "정답").await;
+    let other = owner.create_room("다른 금고", "", "정답").await;
+    let guesser = Browser::new(&srv);
+    guesser.get("/").await;
+    let cookie = guesser.cookie().expect("a session");
+    let count = |answers: &[&(String, String)], flash: &str| {
+        answers.iter().filter(|(_, f)| f == flash).count()
+    };
+
+    // 40 wrong ones at once, from one session and address: a wrong one keeps its place, so
+    // exactly the limit are checked and every other one is refused unchecked.
+    let answers =
+        futures_util::future::join_all((0..40).map(|_| guess_as(&srv, &cookie, vault, "틀림")))
+            .await;
+    let all: Vec<&(String, String)> = answers.iter().collect();
+    assert_eq!(count(&all, WRONG), LIMIT, "{answers:?}");
+    assert_eq!(count(&all, TOO_MANY), 40 - LIMIT, "{answers:?}");
+    assert!(answers.iter().all(|(location, _)| location == "/"));
+    // Even the right password is not checked now.
+    let (location, flash) = guess_as(&srv, &cookie, vault, "정답").await;
+    assert_eq!((location.as_str(), flash.as_str()), ("/", TOO_MANY));
+
+    // The attack as it was seen: 41 at once, 40 wrong and the right one 21st. The right one
+    // holds a place only while it is checked, so whether it got one depends on arrival
+    // order; what may never happen is more than the limit of wrong ones checked, or the
+    // right one let in after they filled the limit.
+    const RIGHT_AT: usize = 20;
+    let answers = futures_util::future::join_all((0..41).map(|i| {
+        let password = if i == RIGHT_AT { "정답" } else { "틀림" };
+        guess_as(&srv, &cookie, other, password)
+    }))
+    .await;
+    let wrong: Vec<&(String, String)> = answers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, answer)| (i != RIGHT_AT).then_some(answer))
+        .collect();
+    let checked = count(&wrong, WRONG);
+    assert!(checked <= LIMIT, "{answers:?}");
+    assert_eq!(checked + count(&wrong, TOO_MANY), 40, "{answers:?}");
+    let (location, flash) = &answers[RIGHT_AT];
+    if location == &format!("/room/{other}") {
+        assert_eq!(flash, "", "let in, with nothing to tell");
+    } else {
+        // Refused: the limit was full of wrong ones when it came.
+        assert_eq!((location.as_str(), flash.as_str()), ("/", TOO_MANY));
+        assert_eq!(checked, LIMIT, "{answers:?}");
+    }
+    srv.stop().await;
+}
+
 #[actix_rt::test]
 async fn a_full_room_refuses_newcomers_but_not_someone_already_inside() {
     let srv = TestServer::start(config("development")).await;

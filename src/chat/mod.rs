@@ -36,7 +36,7 @@ use crate::{
     uploads,
 };
 use presence::Presence;
-use rate::{FailureLimit, RateLimiter};
+use rate::{Attempt, AttemptLimit, RateLimiter};
 
 /// The room list's namespace.
 pub const LOBBY_NSP: &str = "/room";
@@ -123,11 +123,23 @@ pub(crate) struct Hub {
     key: Key,
     /// Socket events (chats, whispers, kicks) whose handler has not answered yet.
     in_flight: LiveTasks,
-    /// Wrong room passwords by room and client address.
-    guesses: FailureLimit,
+    /// Room password attempts (wrong ones, and those being checked) by room and address.
+    guesses: AttemptLimit,
 }
 
-/// Wrong passwords allowed per room and client address within [`PASSWORD_GUESS_WINDOW`].
+/// A password being checked: it counts against the limit until it is known to be right
+/// (dropped) or wrong ([`Guess::wrong`]).
+pub struct Guess<'a>(Attempt<'a>);
+
+impl Guess<'_> {
+    /// The password was wrong: it counts for [`PASSWORD_GUESS_WINDOW`].
+    pub fn wrong(self) {
+        self.0.failed();
+    }
+}
+
+/// Wrong passwords allowed per room and client address within [`PASSWORD_GUESS_WINDOW`],
+/// passwords still being checked included.
 pub const PASSWORD_GUESSES: usize = 5;
 pub const PASSWORD_GUESS_WINDOW: Duration = Duration::from_secs(60);
 
@@ -162,21 +174,17 @@ impl ChatHub {
             grace: config.room_delete_grace,
             key: config.cookie_key.clone(),
             in_flight: LiveTasks::default(),
-            guesses: FailureLimit::new(PASSWORD_GUESSES, PASSWORD_GUESS_WINDOW),
+            guesses: AttemptLimit::new(PASSWORD_GUESSES, PASSWORD_GUESS_WINDOW),
         });
         realtime::register(&hub);
         ChatHub(hub)
     }
 
-    /// Whether `client` may try another password for `room`. Keyed by address, not session:
+    /// Starts checking a password for `room` from `client`; `None` once the wrong ones and
+    /// those still being checked reach [`PASSWORD_GUESSES`]. Keyed by address, not session:
     /// a new session costs nothing, a new address does.
-    pub fn may_guess(&self, room: i64, client: Option<IpAddr>) -> bool {
-        self.0.guesses.allows(&guess_key(room, client))
-    }
-
-    /// Counts a wrong password for `room` from `client`.
-    pub fn wrong_guess(&self, room: i64, client: Option<IpAddr>) {
-        self.0.guesses.failed(&guess_key(room, client));
+    pub fn begin_guess(&self, room: i64, client: Option<IpAddr>) -> Option<Guess<'_>> {
+        self.0.guesses.begin(&guess_key(room, client)).map(Guess)
     }
 
     /// Socket events still being handled (a shutdown waits for their writes and acks).

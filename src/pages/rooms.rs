@@ -139,12 +139,13 @@ pub async fn unlock_room(
         // The TCP peer, not X-Forwarded-For, which the client writes itself.
         let client = req.peer_addr().map(|addr| addr.ip());
         let hub = state.chat();
-        // Checked before the password, so a guesser over the limit learns nothing.
-        if !hub.may_guess(room.id, client) {
+        // Counted before the password is checked, so a guesser over the limit learns nothing
+        // and guesses sent all at once cannot all slip in while the first are being checked.
+        let Some(guess) = hub.begin_guess(room.id, client) else {
             return home_with(&viewer, Refusal::TooManyGuesses.message());
-        }
+        };
         if !hub.store().verify_password(&room, &form.password).await {
-            hub.wrong_guess(room.id, client);
+            guess.wrong();
             return home_with(&viewer, Refusal::WrongPassword.message());
         }
     }
