@@ -100,7 +100,7 @@ impl AppState {
             dir: config.upload_dir.display().to_string(),
             source,
         })?;
-        let store = Store::open(&config.database_url).await?;
+        let store = Store::open(&config.database_url, config.hashing).await?;
         let chat = ChatHub::new(&io, store, &config);
         chat.expire_empty_rooms().await?;
         Ok(AppState {

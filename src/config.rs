@@ -16,6 +16,8 @@
 //! | `ROOM_DELETE_GRACE_MS`| 10000                         |
 //! | `CHAT_RATE`           | 5 (messages per second per session; bursts of twice that) |
 //! | `SHUTDOWN_TIMEOUT_MS` | 10000 (SIGTERM / Ctrl-C to exit, at most) |
+//! | `ARGON2_CONCURRENCY`  | 2 (room password hashes at once) |
+//! | `ARGON2_QUEUE_TIMEOUT_MS` | 5000 (how long a hash waits for its turn) |
 
 use std::{fmt, path::PathBuf, time::Duration};
 
@@ -48,6 +50,12 @@ pub const DEFAULT_CHAT_RATE: u32 = 5;
 /// Within the 30 s an orchestrator usually allows before SIGKILL, with room to spare.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(10_000);
 const MAX_CHAT_RATE: u32 = 1000;
+/// Each Argon2 hash holds ~19 MiB while it runs: two at a time bound that to ~40 MiB and
+/// still check dozens of passwords a second.
+pub const DEFAULT_ARGON2_CONCURRENCY: usize = 2;
+const MAX_ARGON2_CONCURRENCY: usize = 64;
+/// Past this wait for a turn, creating the room or checking the password is refused (503).
+pub const DEFAULT_ARGON2_QUEUE_TIMEOUT: Duration = Duration::from_millis(5000);
 
 const MAX_INTERVAL_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -79,6 +87,26 @@ pub struct Config {
     pub chat_rate: ChatRate,
     /// How long a graceful shutdown may take before the process exits anyway.
     pub shutdown_timeout: Duration,
+    /// How much room password hashing may run at once.
+    pub hashing: HashLimits,
+}
+
+/// Bounds on Argon2 work (room creation and room passwords).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashLimits {
+    /// Hashes running at once.
+    pub concurrency: usize,
+    /// How long a hash waits for one of them to finish before it is refused.
+    pub queue_timeout: Duration,
+}
+
+impl Default for HashLimits {
+    fn default() -> Self {
+        HashLimits {
+            concurrency: DEFAULT_ARGON2_CONCURRENCY,
+            queue_timeout: DEFAULT_ARGON2_QUEUE_TIMEOUT,
+        }
+    }
 }
 
 /// A token bucket per session for chats, whispers and uploads.
@@ -116,6 +144,7 @@ impl fmt::Debug for Config {
             .field("room_delete_grace", &self.room_delete_grace)
             .field("chat_rate", &self.chat_rate)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("hashing", &self.hashing)
             .finish()
     }
 }
@@ -212,6 +241,26 @@ impl Config {
         };
 
         let shutdown_timeout = interval(&var, "SHUTDOWN_TIMEOUT_MS", DEFAULT_SHUTDOWN_TIMEOUT)?;
+        let hashing = HashLimits {
+            concurrency: match var("ARGON2_CONCURRENCY") {
+                Some(value) => match value.trim().parse::<usize>() {
+                    Ok(n) if (1..=MAX_ARGON2_CONCURRENCY).contains(&n) => n,
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            name: "ARGON2_CONCURRENCY",
+                            value,
+                            expected: "a number of hashes between 1 and 64",
+                        })
+                    }
+                },
+                None => DEFAULT_ARGON2_CONCURRENCY,
+            },
+            queue_timeout: interval(
+                &var,
+                "ARGON2_QUEUE_TIMEOUT_MS",
+                DEFAULT_ARGON2_QUEUE_TIMEOUT,
+            )?,
+        };
 
         Ok(Config {
             port,
@@ -227,6 +276,7 @@ impl Config {
             room_delete_grace,
             chat_rate,
             shutdown_timeout,
+            hashing,
         })
     }
 }

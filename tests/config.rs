@@ -3,8 +3,8 @@
 use std::{collections::HashMap, time::Duration};
 
 use gif_chat::config::{
-    derive_cookie_key, AppEnv, ChatRate, Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_PORT,
-    DEFAULT_STATIC_DIR, DEFAULT_TEMPLATES_GLOB, DEFAULT_WS_DEMO_INTERVAL,
+    derive_cookie_key, AppEnv, ChatRate, Config, ConfigError, HashLimits, DEFAULT_DATABASE_URL,
+    DEFAULT_PORT, DEFAULT_STATIC_DIR, DEFAULT_TEMPLATES_GLOB, DEFAULT_WS_DEMO_INTERVAL,
 };
 
 fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -136,6 +136,44 @@ fn chat_settings_have_defaults_and_are_validated() {
         ("CHAT_RATE", "fast"),
         ("SHUTDOWN_TIMEOUT_MS", "0"),
         ("SHUTDOWN_TIMEOUT_MS", "later"),
+    ] {
+        let result = from(&[("COOKIE_SECRET", "secret"), (name, value)]);
+        assert!(
+            matches!(result, Err(ConfigError::Invalid { name: n, .. }) if n == name),
+            "{name}={value} should be rejected"
+        );
+    }
+}
+
+#[test]
+fn argon2_limits_have_defaults_and_are_validated() {
+    let config = from(&[("COOKIE_SECRET", "gifchat")]).expect("valid config");
+    assert_eq!(
+        config.hashing,
+        HashLimits {
+            concurrency: 2,
+            queue_timeout: Duration::from_secs(5)
+        }
+    );
+    let config = from(&[
+        ("COOKIE_SECRET", "gifchat"),
+        ("ARGON2_CONCURRENCY", "4"),
+        ("ARGON2_QUEUE_TIMEOUT_MS", "250"),
+    ])
+    .expect("valid config");
+    assert_eq!(
+        config.hashing,
+        HashLimits {
+            concurrency: 4,
+            queue_timeout: Duration::from_millis(250)
+        }
+    );
+    for (name, value) in [
+        ("ARGON2_CONCURRENCY", "0"),
+        ("ARGON2_CONCURRENCY", "65"),
+        ("ARGON2_CONCURRENCY", "many"),
+        ("ARGON2_QUEUE_TIMEOUT_MS", "0"),
+        ("ARGON2_QUEUE_TIMEOUT_MS", "soon"),
     ] {
         let result = from(&[("COOKIE_SECRET", "secret"), (name, value)]);
         assert!(

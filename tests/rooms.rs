@@ -238,9 +238,14 @@ async fn password_guesses_are_limited_per_room_and_address_not_per_session() {
     srv.stop().await;
 }
 
-/// Where a password post sent with `cookie` redirects, and the room list's message for the
-/// session it comes back with (each answer carries its own copy of the session).
-async fn guess_as(srv: &TestServer, cookie: &str, room: i64, password: &str) -> (String, String) {
+/// A password post sent with `cookie`, and the room list's message for the session it
+/// comes back with (each answer carries its own copy of the session; none if it has none).
+async fn post_guess(
+    srv: &TestServer,
+    cookie: &str,
+    room: i64,
+    password: &str,
+) -> (common::Page, String) {
     let client = awc::Client::builder().disable_redirects().finish();
     let res = client
         .post(srv.url(&format!("/room/{room}/password")))
@@ -250,13 +255,14 @@ async fn guess_as(srv: &TestServer, cookie: &str, room: i64, password: &str) -> 
         .await
         .expect("sent");
     let page = common::read_page(res).await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    let cookie = page
+    let Some(cookie) = page
         .set_cookies
         .iter()
         .find(|c| c.starts_with(gif_chat::app::SESSION_COOKIE_NAME))
         .map(|c| c.split(';').next().unwrap_or_default().to_owned())
-        .expect("the session comes back");
+    else {
+        return (page, String::new());
+    };
     let home = client
         .get(srv.url("/"))
         .insert_header((header::COOKIE, cookie))
@@ -264,6 +270,13 @@ async fn guess_as(srv: &TestServer, cookie: &str, room: i64, password: &str) -> 
         .await
         .expect("sent");
     let flash = attribute_text(&common::read_page(home).await.body, "id=\"flash\">");
+    (page, flash)
+}
+
+/// Where a password post sent with `cookie` redirects, and the message it leaves.
+async fn guess_as(srv: &TestServer, cookie: &str, room: i64, password: &str) -> (String, String) {
+    let (page, flash) = post_guess(srv, cookie, room, password).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     (page.location.unwrap_or_default(), flash)
 }
 
@@ -330,6 +343,125 @@ async fn simultaneous_guesses_cannot_race_past_the_limit() {
         assert_eq!((location.as_str(), flash.as_str()), ("/", TOO_MANY));
         assert_eq!(checked, LIMIT, "{answers:?}");
     }
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn password_hashing_beyond_its_queue_gets_a_readable_503_and_costs_no_guess() {
+    const BUSY: &str = "지금은 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.";
+    const WRONG: &str = "비밀번호가 틀렸습니다.";
+    const TOO_MANY: &str = "비밀번호를 너무 많이 틀렸습니다. 1분 뒤에 다시 시도해 주세요.";
+    // One hash at a time, and a queue shorter than a hash: whatever has to wait is refused.
+    let srv = TestServer::start(common::config_with(
+        "development",
+        &[
+            ("ARGON2_CONCURRENCY", "1"),
+            ("ARGON2_QUEUE_TIMEOUT_MS", "10"),
+            ("ROOM_RATE", "1000"),
+            ("ROOM_RATE_PER_ADDRESS", "1000"),
+        ],
+    ))
+    .await;
+    let owner = Browser::new(&srv);
+    let pages = futures_util::future::join_all((0..20).map(|i| {
+        let owner = &owner;
+        async move {
+            let title = format!("붐비는 방 {i}");
+            owner
+                .post_form(
+                    "/room",
+                    &[("title", &title), ("max", "7"), ("password", "pw-typed")],
+                )
+                .await
+        }
+    }))
+    .await;
+    let busy: Vec<&common::Page> = pages
+        .iter()
+        .filter(|page| page.status == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(!busy.is_empty(), "20 at once, one hash at a time");
+    for page in &pages {
+        assert!(
+            page.status == StatusCode::SEE_OTHER || busy.iter().any(|b| std::ptr::eq(*b, page)),
+            "{} {}",
+            page.status,
+            page.body
+        );
+    }
+    // The form again, with its message and values, never the password.
+    for page in &busy {
+        assert!(page.body.contains(BUSY), "{}", page.body);
+        assert!(page.body.contains(r#"value="붐비는 방"#), "{}", page.body);
+        assert!(page.body.contains(r#"value="7""#));
+        assert!(!page.body.contains("pw-typed"));
+    }
+    let created = pages.len() - busy.len();
+    let rooms = srv.state.chat().store().rooms().await.expect("rooms");
+    assert_eq!(rooms.len(), created, "a refused form created nothing");
+
+    // Guesses: the ones refused as busy were never checked, so they do not count. (Alone,
+    // a hash can still miss a 10 ms queue on a loaded machine: try again until it starts.)
+    let mut room = None;
+    for _ in 0..50 {
+        let page = owner
+            .post_form(
+                "/room",
+                &[("title", "금고"), ("max", ""), ("password", "정답")],
+            )
+            .await;
+        if page.status == StatusCode::SEE_OTHER {
+            room = page
+                .location
+                .and_then(|l| l.strip_prefix("/room/")?.parse().ok());
+            break;
+        }
+        assert_eq!(
+            page.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            page.body
+        );
+    }
+    let room: i64 = room.expect("created within 50 tries");
+    let guesser = Browser::new(&srv);
+    guesser.get("/").await;
+    let cookie = guesser.cookie().expect("a session");
+    let answers =
+        futures_util::future::join_all((0..20).map(|_| post_guess(&srv, &cookie, room, "틀림")))
+            .await;
+    let (mut refused_busy, mut wrong_at_once) = (0, 0);
+    for (page, flash) in &answers {
+        if page.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(page.body.contains(BUSY), "{}", page.body);
+            assert!(page.body.contains("<h2>503</h2>"), "{}", page.body);
+            refused_busy += 1;
+        } else {
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+            assert!(flash == WRONG || flash == TOO_MANY, "{flash}");
+            wrong_at_once += usize::from(flash == WRONG);
+        }
+    }
+    assert!(refused_busy > 0, "20 guesses at once, one hash at a time");
+    // One at a time now: the busy ones left their places, so exactly the limit of wrong
+    // ones is checked in all.
+    let mut wrong_after = 0;
+    for _ in 0..50 {
+        let (page, flash) = post_guess(&srv, &cookie, room, "틀림").await;
+        if page.status == StatusCode::SERVICE_UNAVAILABLE {
+            continue;
+        }
+        if flash == TOO_MANY {
+            break;
+        }
+        assert_eq!(flash, WRONG);
+        wrong_after += 1;
+    }
+    assert_eq!(
+        wrong_at_once + wrong_after,
+        gif_chat::chat::PASSWORD_GUESSES,
+        "{wrong_at_once} at once, {wrong_after} after"
+    );
     srv.stop().await;
 }
 

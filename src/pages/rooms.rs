@@ -14,9 +14,12 @@ use crate::{
         ChatView, Person,
     },
     error::AppError,
-    store::{NewRoom, Room},
+    store::{NewRoom, Room, StoreError},
     validation::{validate_room, RoomForm, MIN_MAX},
 };
+
+/// Too many room passwords being hashed or checked at once (the Argon2 queue timed out).
+pub const BUSY: &str = "지금은 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.";
 
 /// `GET /room`: the empty form.
 pub async fn new_room(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -53,7 +56,7 @@ pub async fn create_room(
         }
     };
     let hub = state.chat();
-    let room = hub
+    let created = hub
         .store()
         .create_room(NewRoom {
             title: valid.title,
@@ -61,7 +64,15 @@ pub async fn create_room(
             owner: viewer.person.id.clone(),
             password: valid.password,
         })
-        .await?;
+        .await;
+    let room = match created {
+        Ok(room) => room,
+        Err(StoreError::Busy) => {
+            let error = Some(("", BUSY.to_owned()));
+            return room_form(&state, StatusCode::SERVICE_UNAVAILABLE, &form, error);
+        }
+        Err(err) => return Err(err.into()),
+    };
     viewer.grant(room.id)?;
     hub.room_created(&room);
     Ok(see_other(&format!("/room/{}", room.id)))
@@ -144,9 +155,17 @@ pub async fn unlock_room(
         let Some(guess) = hub.begin_guess(room.id, client) else {
             return home_with(&viewer, Refusal::TooManyGuesses.message());
         };
-        if !hub.store().verify_password(&room, &form.password).await {
-            guess.wrong();
-            return home_with(&viewer, Refusal::WrongPassword.message());
+        match hub.store().verify_password(&room, &form.password).await {
+            Ok(true) => {}
+            Ok(false) => {
+                guess.wrong();
+                return home_with(&viewer, Refusal::WrongPassword.message());
+            }
+            // Not checked at all: the guess does not count.
+            Err(StoreError::Busy) => {
+                return Err(AppError::refused(StatusCode::SERVICE_UNAVAILABLE, BUSY))
+            }
+            Err(err) => return Err(err.into()),
         }
     }
     viewer.grant(room.id)?;
