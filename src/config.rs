@@ -16,6 +16,8 @@
 //! | `ROOM_DELETE_GRACE_MS`| 10000                         |
 //! | `CHAT_RATE`           | 5 (messages per second per session; bursts of twice that) |
 //! | `SHUTDOWN_TIMEOUT_MS` | 10000 (SIGTERM / Ctrl-C to exit, at most) |
+//! | `ROOM_RATE`           | 5 (rooms created per minute per session) |
+//! | `ROOM_RATE_PER_ADDRESS` | 30 (rooms created per minute per client address) |
 //! | `ARGON2_CONCURRENCY`  | 2 (room password hashes at once) |
 //! | `ARGON2_QUEUE_TIMEOUT_MS` | 5000 (how long a hash waits for its turn) |
 
@@ -50,6 +52,11 @@ pub const DEFAULT_CHAT_RATE: u32 = 5;
 /// Within the 30 s an orchestrator usually allows before SIGKILL, with room to spare.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(10_000);
 const MAX_CHAT_RATE: u32 = 1000;
+/// Room creation: a person makes a room or two; sessions are free, so the address limit is
+/// the one that binds a script (and leaves room for people sharing an address).
+pub const DEFAULT_ROOM_RATE: u32 = 5;
+pub const DEFAULT_ROOM_RATE_PER_ADDRESS: u32 = 30;
+const MAX_ROOM_RATE: u32 = 10_000;
 /// Each Argon2 hash holds ~19 MiB while it runs: two at a time bound that to ~40 MiB and
 /// still check dozens of passwords a second.
 pub const DEFAULT_ARGON2_CONCURRENCY: usize = 2;
@@ -85,10 +92,18 @@ pub struct Config {
     /// How long an empty room survives before it is deleted.
     pub room_delete_grace: Duration,
     pub chat_rate: ChatRate,
+    pub room_rate: RoomRate,
     /// How long a graceful shutdown may take before the process exits anyway.
     pub shutdown_timeout: Duration,
     /// How much room password hashing may run at once.
     pub hashing: HashLimits,
+}
+
+/// Rooms created per minute, in bursts of as many, per session and per client address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoomRate {
+    pub per_session: u32,
+    pub per_address: u32,
 }
 
 /// Bounds on Argon2 work (room creation and room passwords).
@@ -143,6 +158,7 @@ impl fmt::Debug for Config {
             .field("upload_dir", &self.upload_dir)
             .field("room_delete_grace", &self.room_delete_grace)
             .field("chat_rate", &self.chat_rate)
+            .field("room_rate", &self.room_rate)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("hashing", &self.hashing)
             .finish()
@@ -240,6 +256,11 @@ impl Config {
             None => ChatRate::per_second(DEFAULT_CHAT_RATE),
         };
 
+        let room_rate = RoomRate {
+            per_session: per_minute(&var, "ROOM_RATE", DEFAULT_ROOM_RATE)?,
+            per_address: per_minute(&var, "ROOM_RATE_PER_ADDRESS", DEFAULT_ROOM_RATE_PER_ADDRESS)?,
+        };
+
         let shutdown_timeout = interval(&var, "SHUTDOWN_TIMEOUT_MS", DEFAULT_SHUTDOWN_TIMEOUT)?;
         let hashing = HashLimits {
             concurrency: match var("ARGON2_CONCURRENCY") {
@@ -275,6 +296,7 @@ impl Config {
             upload_dir,
             room_delete_grace,
             chat_rate,
+            room_rate,
             shutdown_timeout,
             hashing,
         })
@@ -297,6 +319,25 @@ fn interval(
             name,
             value,
             expected: "milliseconds between 1 and 86400000 (one day)",
+        }),
+    }
+}
+
+/// A count per minute, 1 to 10,000.
+fn per_minute(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    let Some(value) = var(name) else {
+        return Ok(default);
+    };
+    match value.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_ROOM_RATE).contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value,
+            expected: "rooms per minute between 1 and 10000",
         }),
     }
 }

@@ -3,8 +3,9 @@
 use std::{collections::HashMap, time::Duration};
 
 use gif_chat::config::{
-    derive_cookie_key, AppEnv, ChatRate, Config, ConfigError, HashLimits, DEFAULT_DATABASE_URL,
-    DEFAULT_PORT, DEFAULT_STATIC_DIR, DEFAULT_TEMPLATES_GLOB, DEFAULT_WS_DEMO_INTERVAL,
+    derive_cookie_key, AppEnv, ChatRate, Config, ConfigError, HashLimits, RoomRate,
+    DEFAULT_DATABASE_URL, DEFAULT_PORT, DEFAULT_STATIC_DIR, DEFAULT_TEMPLATES_GLOB,
+    DEFAULT_WS_DEMO_INTERVAL,
 };
 
 fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -174,6 +175,43 @@ fn argon2_limits_have_defaults_and_are_validated() {
         ("ARGON2_CONCURRENCY", "many"),
         ("ARGON2_QUEUE_TIMEOUT_MS", "0"),
         ("ARGON2_QUEUE_TIMEOUT_MS", "soon"),
+    ] {
+        let result = from(&[("COOKIE_SECRET", "secret"), (name, value)]);
+        assert!(
+            matches!(result, Err(ConfigError::Invalid { name: n, .. }) if n == name),
+            "{name}={value} should be rejected"
+        );
+    }
+}
+
+#[test]
+fn room_rates_have_defaults_and_are_validated() {
+    let config = from(&[("COOKIE_SECRET", "gifchat")]).expect("valid config");
+    assert_eq!(
+        config.room_rate,
+        RoomRate {
+            per_session: 5,
+            per_address: 30
+        }
+    );
+    let config = from(&[
+        ("COOKIE_SECRET", "gifchat"),
+        ("ROOM_RATE", "2"),
+        ("ROOM_RATE_PER_ADDRESS", "100"),
+    ])
+    .expect("valid config");
+    assert_eq!(
+        config.room_rate,
+        RoomRate {
+            per_session: 2,
+            per_address: 100
+        }
+    );
+    for (name, value) in [
+        ("ROOM_RATE", "0"),
+        ("ROOM_RATE", "10001"),
+        ("ROOM_RATE", "lots"),
+        ("ROOM_RATE_PER_ADDRESS", "-1"),
     ] {
         let result = from(&[("COOKIE_SECRET", "secret"), (name, value)]);
         assert!(

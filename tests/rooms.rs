@@ -160,6 +160,57 @@ async fn an_unknown_room_sends_back_to_the_list_with_a_message_shown_once() {
 }
 
 #[actix_rt::test]
+async fn room_creation_is_rate_limited_per_session_and_per_address() {
+    const TOO_MANY: &str = "방을 너무 자주 만들고 있습니다. 잠시 후 다시 시도해 주세요.";
+    let srv = TestServer::start(common::config_with(
+        "development",
+        &[("ROOM_RATE", "3"), ("ROOM_RATE_PER_ADDRESS", "5")],
+    ))
+    .await;
+    async fn post(browser: &Browser, i: usize) -> common::Page {
+        let title = format!("방 {i}");
+        browser
+            .post_form(
+                "/room",
+                &[("title", &title), ("max", "4"), ("password", "pw-typed")],
+            )
+            .await
+    }
+
+    // Ten at once from one session: exactly its three go through.
+    let first = Browser::new(&srv);
+    first.get("/").await;
+    let pages = futures_util::future::join_all((0..10).map(|i| post(&first, i))).await;
+    let created = pages
+        .iter()
+        .filter(|page| page.status == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(created, 3);
+    for page in pages
+        .iter()
+        .filter(|page| page.status != StatusCode::SEE_OTHER)
+    {
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+        // The form again, with its message and values, never the password.
+        assert!(page.body.contains(TOO_MANY), "{}", page.body);
+        assert!(page.body.contains(r#"value="방 "#), "{}", page.body);
+        assert!(page.body.contains(r#"value="4""#));
+        assert!(!page.body.contains("pw-typed"));
+    }
+
+    // A fresh session from the same address gets its own three, but the address only two.
+    let second = Browser::new(&srv);
+    assert_eq!(post(&second, 10).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(post(&second, 11).await.status, StatusCode::SEE_OTHER);
+    let page = post(&second, 12).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.body.contains(TOO_MANY));
+    let rooms = srv.state.chat().store().rooms().await.expect("rooms");
+    assert_eq!(rooms.len(), 5);
+    srv.stop().await;
+}
+
+#[actix_rt::test]
 async fn a_secret_room_asks_for_its_password() {
     let srv = TestServer::start(config("development")).await;
     let owner = Browser::new(&srv);

@@ -116,6 +116,9 @@ pub(crate) struct Hub {
     store: Store,
     presence: Presence,
     limiter: RateLimiter,
+    /// Rooms created, per session and per client address.
+    rooms_per_session: RateLimiter,
+    rooms_per_address: RateLimiter,
     lobby: Namespace,
     rooms: Namespace,
     upload_dir: PathBuf,
@@ -144,10 +147,17 @@ pub const PASSWORD_GUESSES: usize = 5;
 pub const PASSWORD_GUESS_WINDOW: Duration = Duration::from_secs(60);
 
 fn guess_key(room: i64, client: Option<IpAddr>) -> String {
-    match client {
-        Some(ip) => format!("{room}/{ip}"),
-        None => format!("{room}/-"),
-    }
+    format!("{room}/{}", address_key(client))
+}
+
+/// A client address as a rate-limit key; requests without one (not over TCP) share one.
+fn address_key(client: Option<IpAddr>) -> String {
+    client.map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+}
+
+/// `count` a minute, in bursts of as many.
+fn per_minute(count: u32) -> RateLimiter {
+    RateLimiter::new(f64::from(count) / 60.0, count)
 }
 
 /// The adapter room of everyone in a chat room.
@@ -167,7 +177,12 @@ impl ChatHub {
         let hub = Arc::new(Hub {
             store,
             presence: Presence::default(),
-            limiter: RateLimiter::new(config.chat_rate),
+            limiter: RateLimiter::new(
+                f64::from(config.chat_rate.per_second),
+                config.chat_rate.burst,
+            ),
+            rooms_per_session: per_minute(config.room_rate.per_session),
+            rooms_per_address: per_minute(config.room_rate.per_address),
             lobby: io.of(LOBBY_NSP),
             rooms: io.of(ROOM_NSP),
             upload_dir: config.upload_dir.clone(),
@@ -236,6 +251,14 @@ impl ChatHub {
     /// Takes one message from the person's rate budget; false when they send too fast.
     pub fn allow_message(&self, person: &str) -> bool {
         self.0.limiter.allow(person)
+    }
+
+    /// Takes one room from the person's and the address's budgets; false when either is
+    /// spent. The session's is asked first, so a session over its own limit does not use
+    /// up its address's.
+    pub fn allow_new_room(&self, person: &str, client: Option<IpAddr>) -> bool {
+        self.0.rooms_per_session.allow(person)
+            && self.0.rooms_per_address.allow(&address_key(client))
     }
 
     /// A room was created: show it in every room list, and delete it if its creator never

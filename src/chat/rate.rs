@@ -1,17 +1,17 @@
-//! Per-session message rate limit: a token bucket per public id. And a cap on failed
-//! attempts (wrong room passwords) per key within a window.
+//! Rate limits: a token bucket per key (a session's public id, a client address) for chats
+//! and room creation; and a cap on failed attempts (wrong room passwords) per key within a
+//! window.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::config::ChatRate;
-
 /// Buckets kept before idle (full) ones are dropped, so the map cannot grow without bound.
 const PRUNE_ABOVE: usize = 1024;
 
 pub struct RateLimiter {
-    rate: ChatRate,
+    per_second: f64,
+    burst: f64,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -21,21 +21,22 @@ struct Bucket {
 }
 
 impl RateLimiter {
-    pub fn new(rate: ChatRate) -> Self {
+    /// `per_second` tokens a second, at most `burst` (at least one) saved up.
+    pub fn new(per_second: f64, burst: u32) -> Self {
         RateLimiter {
-            rate,
+            per_second,
+            burst: f64::from(burst.max(1)),
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Takes one token for `person`; false when they are sending too fast.
-    pub fn allow(&self, person: &str) -> bool {
-        self.allow_at(person, Instant::now())
+    /// Takes one token for `key`; false when it is going too fast.
+    pub fn allow(&self, key: &str) -> bool {
+        self.allow_at(key, Instant::now())
     }
 
-    fn allow_at(&self, person: &str, now: Instant) -> bool {
-        let burst = f64::from(self.rate.burst.max(1));
-        let per_second = f64::from(self.rate.per_second);
+    fn allow_at(&self, key: &str, now: Instant) -> bool {
+        let (burst, per_second) = (self.burst, self.per_second);
         let refill = |bucket: &Bucket| {
             let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
             (bucket.tokens + elapsed * per_second).min(burst)
@@ -45,7 +46,7 @@ impl RateLimiter {
         if buckets.len() > PRUNE_ABOVE {
             buckets.retain(|_, bucket| refill(bucket) < burst);
         }
-        let bucket = buckets.entry(person.to_owned()).or_insert(Bucket {
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
             tokens: burst,
             updated: now,
         });
@@ -163,7 +164,7 @@ mod tests {
 
     #[test]
     fn bursts_then_refills_at_the_rate() {
-        let limiter = RateLimiter::new(ChatRate::per_second(5));
+        let limiter = RateLimiter::new(5.0, 10);
         let start = Instant::now();
         for _ in 0..10 {
             assert!(limiter.allow_at("a", start));
