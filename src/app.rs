@@ -22,7 +22,7 @@ use crate::{
     csrf,
     error::{self, AppError, StartupError},
     live::LiveTasks,
-    logging, news, pages, routes,
+    logging, news, pages, routes, slow_body,
     store::Store,
     uploads, ws,
 };
@@ -248,6 +248,9 @@ pub fn build_app(
             UrlencodedError::Overflow { .. } => {
                 AppError::refused(StatusCode::PAYLOAD_TOO_LARGE, FORM_TOO_LARGE).into()
             }
+            UrlencodedError::Payload(err) if slow_body::is_timeout(&err) => {
+                AppError::SlowBody.into()
+            }
             other => other.into(),
         });
 
@@ -257,9 +260,11 @@ pub fn build_app(
         .configure(|cfg| configure(cfg, &state))
         .default_service(web::to(error::not_found))
         // Last `wrap` runs first: the logger sees the final status and size.
-        // Inside the error pages, so a refused cross-site request gets one too.
+        // Inside the error pages, so a refused cross-site request gets one.
         .wrap(from_fn(csrf::reject_cross_site))
         .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
+        // Bodies are watched from before any of it, so one refused unread is not read later.
+        .wrap(from_fn(slow_body::cut_off_slow_bodies))
         .wrap(session)
         .wrap(from_fn(logging::log_request))
 }

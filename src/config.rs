@@ -18,6 +18,7 @@
 //! | `SHUTDOWN_TIMEOUT_MS` | 10000 (SIGTERM / Ctrl-C to exit, at most) |
 //! | `ROOM_RATE`           | 5 (rooms created per minute per session) |
 //! | `ROOM_RATE_PER_ADDRESS` | 30 (rooms created per minute per client address) |
+//! | `BODY_TIMEOUT_MS`     | 10000 (a request body must bring 1 KiB/s over each such period) |
 //! | `ARGON2_CONCURRENCY`  | 2 (room password hashes at once) |
 //! | `ARGON2_QUEUE_TIMEOUT_MS` | 5000 (how long a hash waits for its turn) |
 
@@ -49,6 +50,9 @@ pub const DEFAULT_UPLOAD_DIR: &str = "uploads";
 /// How long an empty room waits before it is deleted, so a refresh does not delete it.
 pub const DEFAULT_ROOM_DELETE_GRACE: Duration = Duration::from_millis(10_000);
 pub const DEFAULT_CHAT_RATE: u32 = 5;
+/// A body is judged on its rate over periods this long, so a short stall (a phone between
+/// cells) is forgiven.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_millis(10_000);
 /// Within the 30 s an orchestrator usually allows before SIGKILL, with room to spare.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(10_000);
 const MAX_CHAT_RATE: u32 = 1000;
@@ -95,6 +99,8 @@ pub struct Config {
     pub room_rate: RoomRate,
     /// How long a graceful shutdown may take before the process exits anyway.
     pub shutdown_timeout: Duration,
+    /// The period over which a request body must average `slow_body::MIN_BODY_RATE`.
+    pub body_timeout: Duration,
     /// How much room password hashing may run at once.
     pub hashing: HashLimits,
 }
@@ -160,6 +166,7 @@ impl fmt::Debug for Config {
             .field("chat_rate", &self.chat_rate)
             .field("room_rate", &self.room_rate)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("body_timeout", &self.body_timeout)
             .field("hashing", &self.hashing)
             .finish()
     }
@@ -262,6 +269,7 @@ impl Config {
         };
 
         let shutdown_timeout = interval(&var, "SHUTDOWN_TIMEOUT_MS", DEFAULT_SHUTDOWN_TIMEOUT)?;
+        let body_timeout = interval(&var, "BODY_TIMEOUT_MS", DEFAULT_BODY_TIMEOUT)?;
         let hashing = HashLimits {
             concurrency: match var("ARGON2_CONCURRENCY") {
                 Some(value) => match value.trim().parse::<usize>() {
@@ -298,6 +306,7 @@ impl Config {
             chat_rate,
             room_rate,
             shutdown_timeout,
+            body_timeout,
             hashing,
         })
     }

@@ -3,7 +3,7 @@
 //! `Origin` (or, when a browser sends none, its `Referer`) must name the host it was sent to.
 
 use actix_web::{
-    body::MessageBody,
+    body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     http::header::{self, HeaderMap},
     middleware::Next,
@@ -18,15 +18,20 @@ use crate::{app::AppState, error::AppError};
 pub async fn reject_cross_site(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let safe = req.method().is_safe();
     let socketio = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|state| req.path().starts_with(&state.io().engine().config().path));
     if !safe && !socketio && !same_origin(req.headers(), true) {
-        return Err(AppError::CrossSite.into());
+        // A response, not an `Err`: the error pages only dress responses.
+        return Ok(req
+            .error_response(AppError::CrossSite)
+            .map_into_right_body());
     }
-    next.call(req).await
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// Whether the request's `Origin` (else `Referer`) names its `Host`. `require_source`: what

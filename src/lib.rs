@@ -15,6 +15,7 @@ pub mod news;
 mod pages;
 mod routes;
 pub mod shutdown;
+pub mod slow_body;
 pub mod store;
 pub mod uploads;
 pub mod validation;

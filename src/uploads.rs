@@ -26,6 +26,7 @@ use crate::{
         session::Viewer,
     },
     error::AppError,
+    slow_body,
     store::{ChatKind, NewChat},
 };
 
@@ -242,7 +243,12 @@ async fn read_image(mut payload: Multipart) -> Result<(ImageKind, Vec<u8>), AppE
 
 fn bad_upload(err: actix_multipart::MultipartError) -> AppError {
     log::info!("upload: {err}");
-    AppError::refused(StatusCode::BAD_REQUEST, NO_FILE)
+    match err {
+        actix_multipart::MultipartError::Payload(err) if slow_body::is_timeout(&err) => {
+            AppError::SlowBody
+        }
+        _ => AppError::refused(StatusCode::BAD_REQUEST, NO_FILE),
+    }
 }
 
 /// Writes a new file (never replacing one) on the blocking pool.

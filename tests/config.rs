@@ -99,6 +99,7 @@ fn chat_settings_have_defaults_and_are_validated() {
     assert_eq!(config.upload_dir.to_str(), Some("uploads"));
     assert_eq!(config.room_delete_grace, Duration::from_secs(10));
     assert_eq!(config.shutdown_timeout, Duration::from_secs(10));
+    assert_eq!(config.body_timeout, Duration::from_secs(10));
     assert_eq!(
         config.chat_rate,
         ChatRate {
@@ -114,12 +115,14 @@ fn chat_settings_have_defaults_and_are_validated() {
         ("ROOM_DELETE_GRACE_MS", "250"),
         ("CHAT_RATE", "2"),
         ("SHUTDOWN_TIMEOUT_MS", "1500"),
+        ("BODY_TIMEOUT_MS", "2500"),
     ])
     .expect("valid config");
     assert_eq!(config.database_url, "sqlite:///srv/chat.db");
     assert_eq!(config.upload_dir.to_str(), Some("/srv/uploads"));
     assert_eq!(config.room_delete_grace, Duration::from_millis(250));
     assert_eq!(config.shutdown_timeout, Duration::from_millis(1500));
+    assert_eq!(config.body_timeout, Duration::from_millis(2500));
     assert_eq!(
         config.chat_rate,
         ChatRate {
@@ -137,6 +140,7 @@ fn chat_settings_have_defaults_and_are_validated() {
         ("CHAT_RATE", "fast"),
         ("SHUTDOWN_TIMEOUT_MS", "0"),
         ("SHUTDOWN_TIMEOUT_MS", "later"),
+        ("BODY_TIMEOUT_MS", "0"),
     ] {
         let result = from(&[("COOKIE_SECRET", "secret"), (name, value)]);
         assert!(

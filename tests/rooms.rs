@@ -608,7 +608,13 @@ async fn cross_site_requests_are_refused() {
         }
         let page = common::read_page(req.send_form(&form).await.expect("sent")).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{origin:?}");
-        assert!(page.body.contains("허용되지 않은 요청입니다."));
+        // The error page, like every other refusal.
+        assert!(
+            page.body.contains("<h1>허용되지 않은 요청입니다.</h1>"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("<h2>403</h2>"));
 
         let mut req = client
             .delete(srv.url(&format!("/room/{id}")))
