@@ -22,7 +22,7 @@ use crate::{
     csrf,
     error::{self, AppError, StartupError},
     live::LiveTasks,
-    logging, news, pages, routes, slow_body,
+    logging, news, pages, routes, security_headers, slow_body,
     store::Store,
     uploads, ws,
 };
@@ -265,6 +265,8 @@ pub fn build_app(
         .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
         // Bodies are watched from before any of it, so one refused unread is not read later.
         .wrap(from_fn(slow_body::cut_off_slow_bodies))
+        // On every response, error pages and a cut-off body's 408 included.
+        .wrap(from_fn(security_headers::add_security_headers))
         .wrap(session)
         .wrap(from_fn(logging::log_request))
 }

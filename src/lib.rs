@@ -14,6 +14,7 @@ mod logging;
 pub mod news;
 mod pages;
 mod routes;
+pub mod security_headers;
 pub mod shutdown;
 pub mod slow_body;
 pub mod store;

@@ -9,10 +9,7 @@ use std::path::{Path, PathBuf};
 use actix_files::NamedFile;
 use actix_multipart::Multipart;
 use actix_web::{
-    http::{
-        header::{self, HeaderValue},
-        StatusCode,
-    },
+    http::{header, StatusCode},
     mime, web, HttpRequest, HttpResponse, ResponseError as _,
 };
 use futures_util::StreamExt as _;
@@ -287,7 +284,7 @@ pub async fn remove_files(dir: PathBuf, names: Vec<String>) {
     }
 }
 
-/// `GET /gif/{name}`: a stored file with its type, and no sniffing by the browser.
+/// `GET /gif/{name}`: a stored file with its type (and, like everything, `nosniff`).
 pub async fn serve(
     req: HttpRequest,
     name: web::Path<String>,
@@ -301,12 +298,7 @@ pub async fn serve(
     let file = NamedFile::open_async(state.chat().upload_dir().join(name.as_str()))
         .await
         .map_err(|_| not_found())?;
-    let mut res = file.set_content_type(kind.mime()).into_response(&req);
-    res.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(res)
+    Ok(file.set_content_type(kind.mime()).into_response(&req))
 }
 
 /// Creates the upload directory if needed (at start-up).

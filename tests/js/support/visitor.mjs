@@ -23,7 +23,7 @@ export class Visitor {
     const visitor = new Visitor(base);
     const home = await visitor.get("/");
     if (home.status !== 200) throw new Error(`GET / answered ${home.status}`);
-    const colour = /내 색상: <span class="swatch" style="background: (#[0-9a-f]{6})"/.exec(home.html);
+    const colour = /내 색상: <span class="swatch" data-fill="(#[0-9a-f]{6})"/.exec(home.html);
     if (!colour) throw new Error("the room list shows no colour for the visitor");
     visitor.colour = colour[1];
     return visitor;
