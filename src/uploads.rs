@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use actix_files::NamedFile;
 use actix_multipart::Multipart;
 use actix_web::{
-    http::{header, StatusCode},
+    http::{
+        header::{self, HeaderValue},
+        StatusCode,
+    },
     mime, web, HttpRequest, HttpResponse, ResponseError as _,
 };
 use futures_util::StreamExt as _;
@@ -144,14 +147,6 @@ async fn store_upload(
     state: &AppState,
 ) -> Result<(), AppError> {
     let hub = state.chat();
-    let refused = |refusal: Refusal| {
-        let status = match refusal {
-            Refusal::UnknownRoom => StatusCode::NOT_FOUND,
-            Refusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::FORBIDDEN,
-        };
-        AppError::refused(status, refusal.message())
-    };
     // Permissions first: nobody else's bytes are read at all.
     let id = parse_room_id(room).ok_or_else(|| refused(Refusal::UnknownRoom))?;
     let room = hub.find_room(id).await.map_err(refused)?;
@@ -182,6 +177,16 @@ async fn store_upload(
         return Err(err.into());
     }
     Ok(())
+}
+
+/// The answer to someone who may not upload to, or see the files of, a room.
+fn refused(refusal: Refusal) -> AppError {
+    let status = match refusal {
+        Refusal::UnknownRoom => StatusCode::NOT_FOUND,
+        Refusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::FORBIDDEN,
+    };
+    AppError::refused(status, refusal.message())
 }
 
 /// Reads the `gif` field, refusing as soon as it passes the limit or does not start like
@@ -284,10 +289,14 @@ pub async fn remove_files(dir: PathBuf, names: Vec<String>) {
     }
 }
 
-/// `GET /gif/{name}`: a stored file with its type (and, like everything, `nosniff`).
+/// `GET /gif/{name}`: a stored file with its type (and, like everything, `nosniff`), for
+/// people let into the room that shows it: the 128-bit name is not the only key, and someone
+/// kicked out loses the room's images with the room. Revalidated on every use (`no-cache`,
+/// answered `304` from the ETag while access holds) and never kept by shared caches.
 pub async fn serve(
     req: HttpRequest,
     name: web::Path<String>,
+    viewer: Viewer,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let not_found = || AppError::NotFound {
@@ -295,10 +304,24 @@ pub async fn serve(
         path: req.path().to_owned(),
     };
     let kind = stored_kind(&name).ok_or_else(not_found)?;
-    let file = NamedFile::open_async(state.chat().upload_dir().join(name.as_str()))
+    let hub = state.chat();
+    let room = hub.store().gif_room(&name).await?.ok_or_else(not_found)?;
+    if !viewer.is_granted(room) {
+        return Err(refused(Refusal::NotGranted));
+    }
+    let room = hub.find_room(room).await.map_err(refused)?;
+    hub.check_not_banned(&room, &viewer.person)
+        .await
+        .map_err(refused)?;
+    let file = NamedFile::open_async(hub.upload_dir().join(name.as_str()))
         .await
         .map_err(|_| not_found())?;
-    Ok(file.set_content_type(kind.mime()).into_response(&req))
+    let mut res = file.set_content_type(kind.mime()).into_response(&req);
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(res)
 }
 
 /// Creates the upload directory if needed (at start-up).

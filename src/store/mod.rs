@@ -397,6 +397,16 @@ impl Store {
         rows.into_iter().map(Chat::try_from).collect()
     }
 
+    /// The room whose history shows the uploaded file `name`, if any.
+    pub async fn gif_room(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        let room =
+            sqlx::query_scalar("SELECT room_id FROM chats WHERE kind = 'gif' AND body = ? LIMIT 1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(room)
+    }
+
     /// Bans `user` from the room; banning twice is not an error.
     pub async fn ban(&self, room_id: i64, user: &str) -> Result<(), StoreError> {
         sqlx::query(r#"INSERT INTO bans (room_id, "user") VALUES (?, ?) ON CONFLICT DO NOTHING"#)

@@ -131,7 +131,45 @@ async fn migrations_are_idempotent_and_data_survives_reopen() {
         .fetch_one(&store.pool)
         .await
         .expect("migrations table");
-    assert_eq!(applied, 1);
+    // Each migration once, however often the store is opened.
+    assert_eq!(applied, MIGRATOR.iter().count() as i64);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_gif_is_found_by_its_file_name_through_its_index() {
+    let (_dir, store) = open_temp().await;
+    let room = store
+        .create_room(public_room("짤방", "u1"))
+        .await
+        .expect("create");
+    let name = "0123456789abcdef0123456789abcdef.gif";
+    store.add_chat(gif(room.id, "u1", name)).await.expect("gif");
+    // A text that reads like a file name shows no file.
+    store
+        .add_chat(text(room.id, "u1", "ffffffffffffffffffffffffffffffff.gif"))
+        .await
+        .expect("text");
+    assert_eq!(store.gif_room(name).await.expect("lookup"), Some(room.id));
+    for other in ["ffffffffffffffffffffffffffffffff.gif", "none.gif"] {
+        assert_eq!(
+            store.gif_room(other).await.expect("lookup"),
+            None,
+            "{other}"
+        );
+    }
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT room_id FROM chats WHERE kind = 'gif' AND body = ? LIMIT 1",
+    )
+    .bind(name)
+    .fetch_all(&store.pool)
+    .await
+    .expect("plan");
+    assert!(
+        plan.iter()
+            .any(|(.., detail)| detail.contains("chats_gif_body")),
+        "{plan:?}"
+    );
     store.close().await;
 }
 
