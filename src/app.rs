@@ -18,7 +18,7 @@ use tera::{Context, Tera};
 
 use crate::{
     chat::ChatHub,
-    config::Config,
+    config::{Config, Scheme},
     csrf,
     error::{self, AppError, StartupError},
     live::LiveTasks,
@@ -93,6 +93,8 @@ impl AppState {
         };
         io_config.engine.max_payload = MAX_SOCKET_PAYLOAD;
         let io = SocketIo::new(io_config);
+        // The demo namespace shares nothing private, but only this site's pages may use it.
+        io.use_middleware(csrf::refuse_cross_site_sockets(config.public_scheme));
         let news_timers = LiveTasks::default();
         news::register(&io, config.news_interval, news_timers.clone());
 
@@ -238,8 +240,9 @@ pub fn build_app(
     .cookie_content_security(CookieContentSecurity::Private)
     .cookie_http_only(true)
     .cookie_same_site(SameSite::Lax)
-    // Plain http in development, as in the book (`secure: false`).
-    .cookie_secure(false)
+    // Plain http in development, as in the book (`secure: false`); behind a TLS proxy the
+    // cookie never travels in clear.
+    .cookie_secure(state.config().public_scheme == Scheme::Https)
     .build();
 
     let forms = web::FormConfig::default()

@@ -5,7 +5,8 @@
 //! | `PORT`                | 8005                          |
 //! | `COOKIE_SECRET`       | required                      |
 //! | `RUST_LOG`            | `info` (read by env_logger)   |
-//! | `APP_ENV`             | anything but `production` = development |
+//! | `APP_ENV`             | `development` shows error details; anything else (or unset) = production |
+//! | `PUBLIC_SCHEME`       | `http` (`https` behind a TLS proxy) |
 //! | `WS_DEMO_INTERVAL_MS` | 3000                          |
 //! | `NEWS_INTERVAL_MS`    | 3000                          |
 //! | `SOCKETIO_CLIENT_DIR` | `<crate>/node_modules/socket.io-client/dist` |
@@ -82,6 +83,9 @@ pub struct Config {
     /// 64-byte signing + encryption key for the session cookie.
     pub cookie_key: Key,
     pub app_env: AppEnv,
+    /// How browsers reach the app: what their `Origin` must say, and whether the session
+    /// cookie is `Secure`.
+    pub public_scheme: Scheme,
     pub ws_demo_interval: Duration,
     pub news_interval: Duration,
     /// Tera glob, e.g. `/srv/gif-chat/templates/**/*`.
@@ -155,6 +159,7 @@ impl fmt::Debug for Config {
             .field("port", &self.port)
             .field("cookie_key", &"<redacted>")
             .field("app_env", &self.app_env)
+            .field("public_scheme", &self.public_scheme)
             .field("ws_demo_interval", &self.ws_demo_interval)
             .field("news_interval", &self.news_interval)
             .field("templates_glob", &self.templates_glob)
@@ -181,6 +186,32 @@ pub enum AppEnv {
 impl AppEnv {
     pub fn is_production(self) -> bool {
         self == AppEnv::Production
+    }
+}
+
+/// The scheme of the site's public address. The app itself speaks plain HTTP; behind a
+/// TLS-terminating proxy it is `https`, which only the operator can say (a forwarded
+/// header is the client's to write unless the proxy overwrites it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    /// The WebSocket scheme of pages served over this one.
+    pub fn websocket(self) -> &'static str {
+        match self {
+            Scheme::Http => "ws",
+            Scheme::Https => "wss",
+        }
     }
 }
 
@@ -228,10 +259,25 @@ impl Config {
         let ws_demo_interval = interval(&var, "WS_DEMO_INTERVAL_MS", DEFAULT_WS_DEMO_INTERVAL)?;
         let news_interval = interval(&var, "NEWS_INTERVAL_MS", DEFAULT_NEWS_INTERVAL)?;
 
-        // Case-insensitive so a stray "Production" does not leak error details.
+        // Only an explicit "development" shows error details: unset or misspelt, the safe
+        // choice (`make run` gets development from .env).
         let app_env = match var("APP_ENV") {
-            Some(env) if env.trim().eq_ignore_ascii_case("production") => AppEnv::Production,
-            _ => AppEnv::Development,
+            Some(env) if env.trim().eq_ignore_ascii_case("development") => AppEnv::Development,
+            _ => AppEnv::Production,
+        };
+        let public_scheme = match var("PUBLIC_SCHEME") {
+            None => Scheme::Http,
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "http" => Scheme::Http,
+                "https" => Scheme::Https,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "PUBLIC_SCHEME",
+                        value,
+                        expected: "http or https",
+                    })
+                }
+            },
         };
 
         let templates_glob = match var("TEMPLATES_DIR") {
@@ -295,6 +341,7 @@ impl Config {
             port,
             cookie_key: derive_cookie_key(&secret),
             app_env,
+            public_scheme,
             ws_demo_interval,
             news_interval,
             templates_glob,

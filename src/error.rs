@@ -29,7 +29,7 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("파일을 저장하지 못했습니다.")]
     Io(#[from] std::io::Error),
-    /// An unsafe request from another site (see `csrf`).
+    /// An unsafe request from another site (see `csrf`); the text is `csrf::CROSS_SITE`.
     #[error("허용되지 않은 요청입니다.")]
     CrossSite,
     /// A request body that arrived too slowly (see `slow_body`).

@@ -7,11 +7,14 @@ use actix_web::{
     dev::{ServiceRequest, ServiceResponse},
     http::header::{self, HeaderName, HeaderValue},
     middleware::Next,
+    web,
 };
 
+use crate::{app::AppState, config::Scheme};
+
 /// `data:` images: the empty favicon every page links (`data:,`, which saves a request).
-/// `'self'` does not cover WebSockets in every browser, so the page's own host is added as
-/// `ws:` and `wss:` (a TLS proxy in front turns `ws:` into `wss:`).
+/// `'self'` does not cover WebSockets in every browser, so the page's own host is added
+/// with the WebSocket scheme of `PUBLIC_SCHEME` (`wss:` behind a TLS proxy).
 const POLICY_BEFORE_CONNECT: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'";
 const POLICY_AFTER_CONNECT: &str =
@@ -23,7 +26,10 @@ pub async fn add_security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let policy = content_security_policy(req.headers().get(header::HOST));
+    let scheme = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(Scheme::Http, |state| state.config().public_scheme);
+    let policy = content_security_policy(req.headers().get(header::HOST), scheme);
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, policy);
@@ -39,16 +45,17 @@ pub async fn add_security_headers(
     Ok(res)
 }
 
-/// The policy for a page served to `host`. A `Host` that is not a plain `name[:port]`
-/// (it is the client's to write) gets no WebSocket sources beyond `'self'`.
-pub fn content_security_policy(host: Option<&HeaderValue>) -> HeaderValue {
+/// The policy for a page served to `host` over `scheme`. A `Host` that is not a plain
+/// `name[:port]` (it is the client's to write) gets no WebSocket source beyond `'self'`.
+pub fn content_security_policy(host: Option<&HeaderValue>, scheme: Scheme) -> HeaderValue {
     let host = host
         .and_then(|value| value.to_str().ok())
         .filter(|host| is_plain_host(host));
     let policy = match host {
-        Some(host) => {
-            format!("{POLICY_BEFORE_CONNECT} ws://{host} wss://{host}{POLICY_AFTER_CONNECT}")
-        }
+        Some(host) => format!(
+            "{POLICY_BEFORE_CONNECT} {}://{host}{POLICY_AFTER_CONNECT}",
+            scheme.websocket()
+        ),
         None => format!("{POLICY_BEFORE_CONNECT}{POLICY_AFTER_CONNECT}"),
     };
     // Built from checked parts: always a valid header value.
@@ -72,19 +79,21 @@ mod tests {
 
     #[test]
     fn the_page_host_is_added_for_websockets_and_nothing_else_gets_in() {
-        let policy = |host: &'static str| {
-            content_security_policy(Some(&HeaderValue::from_static(host)))
+        let policy = |host: &'static str, scheme| {
+            content_security_policy(Some(&HeaderValue::from_static(host)), scheme)
                 .to_str()
                 .expect("ASCII")
                 .to_owned()
         };
         assert_eq!(
-            policy("chat.example:8005"),
+            policy("chat.example:8005", Scheme::Http),
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self' ws://chat.example:8005 wss://chat.example:8005; \
-             frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+             connect-src 'self' ws://chat.example:8005; frame-ancestors 'none'; \
+             object-src 'none'; base-uri 'self'; form-action 'self'"
         );
-        assert!(policy("[::1]:8005").contains("ws://[::1]:8005 wss://[::1]:8005;"));
+        assert!(policy("chat.example", Scheme::Https)
+            .contains("; connect-src 'self' wss://chat.example; "));
+        assert!(policy("[::1]:8005", Scheme::Http).contains(" ws://[::1]:8005; "));
         let bare =
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                     connect-src 'self'; frame-ancestors 'none'; object-src 'none'; \
@@ -95,8 +104,11 @@ mod tests {
             "x,y",
             "'unsafe-inline'",
         ] {
-            assert_eq!(policy(hostile), bare, "{hostile}");
+            assert_eq!(policy(hostile, Scheme::Http), bare, "{hostile}");
         }
-        assert_eq!(content_security_policy(None).to_str().ok(), Some(bare));
+        assert_eq!(
+            content_security_policy(None, Scheme::Http).to_str().ok(),
+            Some(bare)
+        );
     }
 }

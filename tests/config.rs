@@ -3,7 +3,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use gif_chat::config::{
-    derive_cookie_key, AppEnv, ChatRate, Config, ConfigError, HashLimits, RoomRate,
+    derive_cookie_key, AppEnv, ChatRate, Config, ConfigError, HashLimits, RoomRate, Scheme,
     DEFAULT_DATABASE_URL, DEFAULT_PORT, DEFAULT_STATIC_DIR, DEFAULT_TEMPLATES_GLOB,
     DEFAULT_WS_DEMO_INTERVAL,
 };
@@ -21,7 +21,9 @@ fn defaults_match_the_book() {
     let config = from(&[("COOKIE_SECRET", "gifchat")]).expect("a short secret is accepted");
     assert_eq!(config.port, DEFAULT_PORT);
     assert_eq!(config.port, 8005);
-    assert_eq!(config.app_env, AppEnv::Development);
+    // Safe by default: error details only when development is asked for.
+    assert_eq!(config.app_env, AppEnv::Production);
+    assert_eq!(config.public_scheme, Scheme::Http);
     assert_eq!(config.ws_demo_interval, DEFAULT_WS_DEMO_INTERVAL);
     assert_eq!(config.ws_demo_interval, Duration::from_secs(3));
     assert_eq!(config.templates_glob, DEFAULT_TEMPLATES_GLOB);
@@ -221,6 +223,42 @@ fn room_rates_have_defaults_and_are_validated() {
         assert!(
             matches!(result, Err(ConfigError::Invalid { name: n, .. }) if n == name),
             "{name}={value} should be rejected"
+        );
+    }
+}
+
+#[test]
+fn only_an_explicit_development_shows_error_details() {
+    for (value, env) in [
+        ("development", AppEnv::Development),
+        (" Development ", AppEnv::Development),
+        ("production", AppEnv::Production),
+        ("dev", AppEnv::Production),
+        ("", AppEnv::Production),
+    ] {
+        let config = from(&[("COOKIE_SECRET", "gifchat"), ("APP_ENV", value)]).expect("valid");
+        assert_eq!(config.app_env, env, "{value:?}");
+    }
+}
+
+#[test]
+fn the_public_scheme_is_http_or_https() {
+    for (value, scheme) in [("http", Scheme::Http), ("HTTPS", Scheme::Https)] {
+        let config =
+            from(&[("COOKIE_SECRET", "gifchat"), ("PUBLIC_SCHEME", value)]).expect("valid");
+        assert_eq!(config.public_scheme, scheme, "{value}");
+    }
+    for value in ["ftp", "", "https://"] {
+        let result = from(&[("COOKIE_SECRET", "gifchat"), ("PUBLIC_SCHEME", value)]);
+        assert!(
+            matches!(
+                result,
+                Err(ConfigError::Invalid {
+                    name: "PUBLIC_SCHEME",
+                    ..
+                })
+            ),
+            "{value:?}"
         );
     }
 }

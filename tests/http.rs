@@ -212,7 +212,7 @@ async fn every_response_carries_the_security_headers() {
     let host = srv.origin().trim_start_matches("http://").to_owned();
     let policy = format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; \
+         connect-src 'self' ws://{host}; frame-ancestors 'none'; \
          object-src 'none'; base-uri 'self'; form-action 'self'"
     );
     let client = awc::Client::builder().disable_redirects().finish();

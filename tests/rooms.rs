@@ -599,12 +599,19 @@ async fn cross_site_requests_are_refused() {
     let client = awc::Client::builder().disable_redirects().finish();
     let form = [("title", "csrf"), ("max", ""), ("password", "")];
 
-    for origin in [Some("http://evil.example"), Some("null"), None] {
+    // The right host under another scheme is another site.
+    let https = srv.origin().replacen("http://", "https://", 1);
+    for origin in [
+        Some("http://evil.example"),
+        Some("null"),
+        Some(&https),
+        None,
+    ] {
         let mut req = client
             .post(srv.url("/room"))
             .insert_header((header::COOKIE, cookie.clone()));
         if let Some(origin) = origin {
-            req = req.insert_header((header::ORIGIN, origin));
+            req = req.insert_header((header::ORIGIN, origin.to_owned()));
         }
         let page = common::read_page(req.send_form(&form).await.expect("sent")).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{origin:?}");
@@ -620,7 +627,7 @@ async fn cross_site_requests_are_refused() {
             .delete(srv.url(&format!("/room/{id}")))
             .insert_header((header::COOKIE, cookie.clone()));
         if let Some(origin) = origin {
-            req = req.insert_header((header::ORIGIN, origin));
+            req = req.insert_header((header::ORIGIN, origin.to_owned()));
         }
         let res = req.send().await.expect("sent");
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{origin:?}");
@@ -635,6 +642,55 @@ async fn cross_site_requests_are_refused() {
 
     let rooms = srv.state.chat().store().rooms().await.expect("rooms");
     assert_eq!(rooms.len(), 2, "only the same-site form created a room");
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn behind_a_tls_proxy_pages_are_https_and_the_cookie_secure() {
+    let srv = TestServer::start(common::config_with(
+        "development",
+        &[("PUBLIC_SCHEME", "https")],
+    ))
+    .await;
+    let client = awc::Client::builder().disable_redirects().finish();
+    let https = srv.origin().replacen("http://", "https://", 1);
+    let form = [("title", "https 방"), ("max", ""), ("password", "")];
+    // What a page served through the proxy sends: https, this host.
+    let res = client
+        .post(srv.url("/room"))
+        .insert_header((header::ORIGIN, https))
+        .send_form(&form)
+        .await
+        .expect("sent");
+    let page = common::read_page(res).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let cookie = page
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with(gif_chat::app::SESSION_COOKIE_NAME))
+        .expect("a session cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // Plain http is now the other site.
+    let res = client
+        .post(srv.url("/room"))
+        .insert_header((header::ORIGIN, srv.origin()))
+        .send_form(&form)
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Pages may open WebSockets to this host over TLS only.
+    let res = client.get(srv.url("/")).send().await.expect("sent");
+    let policy = res
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let host = srv.origin().trim_start_matches("http://").to_owned();
+    assert!(
+        policy.contains(&format!("; connect-src 'self' wss://{host}; ")),
+        "{policy}"
+    );
     srv.stop().await;
 }
 

@@ -29,7 +29,8 @@ use serde::Serialize;
 pub use person::Person;
 
 use crate::{
-    config::Config,
+    config::{Config, Scheme},
+    csrf,
     identity::colour_for,
     live::LiveTasks,
     store::{Chat, NewChat, Room, Store, StoreError},
@@ -128,6 +129,8 @@ pub(crate) struct Hub {
     in_flight: LiveTasks,
     /// Room password attempts (wrong ones, and those being checked) by room and address.
     guesses: AttemptLimit,
+    /// What a `/chat` handshake's `Origin` must say.
+    scheme: Scheme,
 }
 
 /// A password being checked: it counts against the limit until it is known to be right
@@ -190,7 +193,11 @@ impl ChatHub {
             key: config.cookie_key.clone(),
             in_flight: LiveTasks::default(),
             guesses: AttemptLimit::new(PASSWORD_GUESSES, PASSWORD_GUESS_WINDOW),
+            scheme: config.public_scheme,
         });
+        // The room list is public, but only this site's pages may hold it open.
+        hub.lobby
+            .use_middleware(csrf::refuse_cross_site_sockets(config.public_scheme));
         realtime::register(&hub);
         ChatHub(hub)
     }

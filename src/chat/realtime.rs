@@ -20,7 +20,6 @@ use crate::{
 /// Longest chat or whisper, in characters.
 pub const MAX_TEXT_CHARS: usize = 1000;
 
-const CROSS_SITE: &str = "허용되지 않은 요청입니다.";
 const KICKED: &str = "방장에게 강퇴당했습니다.";
 
 /// Set by the connect middleware on every admitted socket.
@@ -152,8 +151,8 @@ where
 /// Connect middleware: the checks every socket passes before it joins, in this order.
 async fn admit(hub: ChatHub, socket: &Socket) -> Result<(), ConnectError> {
     let handshake = socket.handshake();
-    if !csrf::same_origin(handshake.headers(), false) {
-        return Err(ConnectError::new(CROSS_SITE));
+    if !csrf::same_origin(handshake.headers(), hub.0.scheme, false) {
+        return Err(ConnectError::new(csrf::CROSS_SITE));
     }
     let refuse = |refusal: Refusal| ConnectError::new(refusal.message());
     let session =
