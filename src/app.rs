@@ -18,11 +18,11 @@ use tera::{Context, Tera};
 
 use crate::{
     chat::ChatHub,
-    config::Config,
+    config::{Config, Scheme},
     csrf,
     error::{self, AppError, StartupError},
     live::LiveTasks,
-    logging, news, pages, routes,
+    logging, news, pages, routes, security_headers, slow_body,
     store::Store,
     uploads, ws,
 };
@@ -93,6 +93,8 @@ impl AppState {
         };
         io_config.engine.max_payload = MAX_SOCKET_PAYLOAD;
         let io = SocketIo::new(io_config);
+        // The demo namespace shares nothing private, but only this site's pages may use it.
+        io.use_middleware(csrf::refuse_cross_site_sockets(config.public_scheme));
         let news_timers = LiveTasks::default();
         news::register(&io, config.news_interval, news_timers.clone());
 
@@ -100,7 +102,7 @@ impl AppState {
             dir: config.upload_dir.display().to_string(),
             source,
         })?;
-        let store = Store::open(&config.database_url).await?;
+        let store = Store::open(&config.database_url, config.hashing).await?;
         let chat = ChatHub::new(&io, store, &config);
         chat.expire_empty_rooms().await?;
         Ok(AppState {
@@ -238,8 +240,9 @@ pub fn build_app(
     .cookie_content_security(CookieContentSecurity::Private)
     .cookie_http_only(true)
     .cookie_same_site(SameSite::Lax)
-    // Plain http in development, as in the book (`secure: false`).
-    .cookie_secure(false)
+    // Plain http in development, as in the book (`secure: false`); behind a TLS proxy the
+    // cookie never travels in clear.
+    .cookie_secure(state.config().public_scheme == Scheme::Https)
     .build();
 
     let forms = web::FormConfig::default()
@@ -247,6 +250,9 @@ pub fn build_app(
         .error_handler(|err, _| match err {
             UrlencodedError::Overflow { .. } => {
                 AppError::refused(StatusCode::PAYLOAD_TOO_LARGE, FORM_TOO_LARGE).into()
+            }
+            UrlencodedError::Payload(err) if slow_body::is_timeout(&err) => {
+                AppError::SlowBody.into()
             }
             other => other.into(),
         });
@@ -257,9 +263,13 @@ pub fn build_app(
         .configure(|cfg| configure(cfg, &state))
         .default_service(web::to(error::not_found))
         // Last `wrap` runs first: the logger sees the final status and size.
-        // Inside the error pages, so a refused cross-site request gets one too.
+        // Inside the error pages, so a refused cross-site request gets one.
         .wrap(from_fn(csrf::reject_cross_site))
         .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
+        // Bodies are watched from before any of it, so one refused unread is not read later.
+        .wrap(from_fn(slow_body::cut_off_slow_bodies))
+        // On every response, error pages and a cut-off body's 408 included.
+        .wrap(from_fn(security_headers::add_security_headers))
         .wrap(session)
         .wrap(from_fn(logging::log_request))
 }

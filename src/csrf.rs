@@ -1,16 +1,22 @@
 //! Cross-site request protection. The session cookie is SameSite=Lax already; on top of
 //! that, every unsafe request (POST, DELETE, ...) must come from a page of this site: its
-//! `Origin` (or, when a browser sends none, its `Referer`) must name the host it was sent to.
+//! `Origin` (or, when a browser sends none, its `Referer`) must name the scheme the site is
+//! reached by (`PUBLIC_SCHEME`) and the host the request was sent to.
 
 use actix_web::{
-    body::MessageBody,
+    body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     http::header::{self, HeaderMap},
     middleware::Next,
     web,
 };
 
-use crate::{app::AppState, error::AppError};
+use actix_socketio::{socket::ConnectMiddleware, ConnectError, Socket};
+
+use crate::{app::AppState, config::Scheme, error::AppError};
+
+/// What a refused cross-site request or socket is told.
+pub const CROSS_SITE: &str = "허용되지 않은 요청입니다.";
 
 /// `from_fn` middleware: 403 for a cross-site (or unattributable) unsafe request. Engine.IO's
 /// polling POSTs are left to the Socket.IO layer: they only work with a session id the
@@ -18,21 +24,47 @@ use crate::{app::AppState, error::AppError};
 pub async fn reject_cross_site(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
     let safe = req.method().is_safe();
-    let socketio = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| req.path().starts_with(&state.io().engine().config().path));
-    if !safe && !socketio && !same_origin(req.headers(), true) {
-        return Err(AppError::CrossSite.into());
+    let socketio = req.path().starts_with(&state.io().engine().config().path);
+    let scheme = state.config().public_scheme;
+    if !safe && !socketio && !same_origin(req.headers(), scheme, true) {
+        // A response, not an `Err`: the error pages only dress responses.
+        return Ok(req
+            .error_response(AppError::CrossSite)
+            .map_into_right_body());
     }
-    next.call(req).await
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
-/// Whether the request's `Origin` (else `Referer`) names its `Host`. `require_source`: what
-/// a request with neither header gets (browsers always send one of them on a form post or
-/// fetch, unless told not to send a referrer).
-pub fn same_origin(headers: &HeaderMap, require_source: bool) -> bool {
+/// Socket.IO connect middleware: refuses a socket whose handshake came from another site's
+/// page (its `Origin`). A handshake without one is not from a browser page (a same-origin
+/// polling GET sends none either) and is let in: `Origin` only protects browsers' users.
+pub fn refuse_cross_site_sockets(scheme: Scheme) -> impl ConnectMiddleware<(Socket,)> {
+    move |socket: Socket| {
+        let allowed = same_origin(&socket.handshake().headers().to_header_map(), scheme, false);
+        async move {
+            if allowed {
+                Ok(())
+            } else {
+                Err(ConnectError::new(CROSS_SITE))
+            }
+        }
+    }
+}
+
+/// Whether the request's `Origin` (else `Referer`) names `scheme` and its `Host`.
+/// `require_source`: what a request with neither header gets (browsers always send one of
+/// them on a form post or fetch, unless told not to send a referrer).
+pub fn same_origin(headers: &HeaderMap, scheme: Scheme, require_source: bool) -> bool {
     let text = |name| {
         headers
             .get(name)
@@ -41,17 +73,21 @@ pub fn same_origin(headers: &HeaderMap, require_source: bool) -> bool {
     let Some(source) = text(header::ORIGIN).or_else(|| text(header::REFERER)) else {
         return !require_source;
     };
-    match (authority(source), text(header::HOST)) {
-        (Some(from), Some(host)) => from.eq_ignore_ascii_case(host),
+    match (scheme_and_authority(source), text(header::HOST)) {
+        (Some((from_scheme, from)), Some(host)) => {
+            from_scheme.eq_ignore_ascii_case(scheme.as_str()) && from.eq_ignore_ascii_case(host)
+        }
         _ => false,
     }
 }
 
-/// `host[:port]` of an absolute URL; `None` for anything else (such as `Origin: null`).
-fn authority(url: &str) -> Option<&str> {
-    let (_, rest) = url.split_once("://")?;
+/// The scheme and `host[:port]` of an absolute URL; `None` for anything else (such as
+/// `Origin: null`).
+fn scheme_and_authority(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    Some(&rest[..end]).filter(|authority| !authority.is_empty())
+    Some((scheme, &rest[..end]))
+        .filter(|(scheme, authority)| !scheme.is_empty() && !authority.is_empty())
 }
 
 #[cfg(test)]
@@ -69,17 +105,20 @@ mod tests {
     }
 
     #[test]
-    fn origin_or_referer_must_name_the_host() {
+    fn origin_or_referer_must_name_the_scheme_and_the_host() {
         let host = (header::HOST, "chat.example:8005");
+        let http = Scheme::Http;
         assert!(same_origin(
             &headers(&[host.clone(), (header::ORIGIN, "http://chat.example:8005")]),
+            http,
             true
         ));
         assert!(same_origin(
             &headers(&[
                 host.clone(),
-                (header::REFERER, "http://CHAT.example:8005/room?x=1")
+                (header::REFERER, "HTTP://CHAT.example:8005/room?x=1")
             ]),
+            http,
             true
         ));
         for bad in [
@@ -87,12 +126,28 @@ mod tests {
             "http://chat.example:8005.evil.example",
             "null",
             "http://chat.example",
+            // The right host under another scheme is another origin.
+            "https://chat.example:8005",
+            "ws://chat.example:8005",
+            "://chat.example:8005",
         ] {
             assert!(
-                !same_origin(&headers(&[host.clone(), (header::ORIGIN, bad)]), true),
+                !same_origin(&headers(&[host.clone(), (header::ORIGIN, bad)]), http, true),
                 "{bad}"
             );
         }
+        // Behind a TLS proxy (PUBLIC_SCHEME=https) it is the other way round.
+        let https = Scheme::Https;
+        assert!(same_origin(
+            &headers(&[host.clone(), (header::ORIGIN, "https://chat.example:8005")]),
+            https,
+            true
+        ));
+        assert!(!same_origin(
+            &headers(&[host.clone(), (header::ORIGIN, "http://chat.example:8005")]),
+            https,
+            true
+        ));
         // Origin wins over a matching Referer.
         assert!(!same_origin(
             &headers(&[
@@ -100,9 +155,14 @@ mod tests {
                 (header::ORIGIN, "http://evil.example"),
                 (header::REFERER, "http://chat.example:8005/")
             ]),
+            http,
             true
         ));
-        assert!(!same_origin(&headers(std::slice::from_ref(&host)), true));
-        assert!(same_origin(&headers(&[host]), false));
+        assert!(!same_origin(
+            &headers(std::slice::from_ref(&host)),
+            http,
+            true
+        ));
+        assert!(same_origin(&headers(&[host]), http, false));
     }
 }

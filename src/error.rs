@@ -4,7 +4,7 @@ use std::{error::Error as _, fmt};
 
 use actix_session::SessionInsertError;
 use actix_web::{
-    body::MessageBody,
+    body::{EitherBody, MessageBody},
     dev::ServiceResponse,
     http::{
         header::{self, HeaderValue},
@@ -29,9 +29,12 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("파일을 저장하지 못했습니다.")]
     Io(#[from] std::io::Error),
-    /// An unsafe request from another site (see `csrf`).
+    /// An unsafe request from another site (see `csrf`); the text is `csrf::CROSS_SITE`.
     #[error("허용되지 않은 요청입니다.")]
     CrossSite,
+    /// A request body that arrived too slowly (see `slow_body`).
+    #[error("요청 본문이 너무 느리게 도착했습니다.")]
+    SlowBody,
     /// A request refused with a message for the visitor (upload too large, not the owner, ...).
     #[error("{message}")]
     Refused {
@@ -52,6 +55,7 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::CrossSite => StatusCode::FORBIDDEN,
+            AppError::SlowBody => StatusCode::REQUEST_TIMEOUT,
             AppError::Refused { status, .. } => *status,
             AppError::Template(_) | AppError::Session(_) | AppError::Store(_) | AppError::Io(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -109,10 +113,15 @@ const SOCKET_IO_PATH: &str = "/socket.io/";
 pub fn render_error_page<B: MessageBody>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    // The Socket.IO endpoint's answers are the protocol's (a bare 413, JSON errors), never
-    // pages: the client reads them.
+    Ok(ErrorHandlerResponse::Response(error_page(res)))
+}
+
+/// The response with the HTML error page as its body, unless it has a body of its own or
+/// comes from the Socket.IO endpoint, whose answers are the protocol's (a bare 413, JSON
+/// errors) and are read by the client, never shown.
+pub fn error_page<B: MessageBody>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
     if has_own_body(res.response().headers()) || res.request().path().starts_with(SOCKET_IO_PATH) {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        return res.map_into_left_body();
     }
 
     let (req, res) = res.into_parts();
@@ -131,10 +140,9 @@ pub fn render_error_page<B: MessageBody>(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    let res = ServiceResponse::new(req, res)
+    ServiceResponse::new(req, res)
         .map_into_boxed_body()
-        .map_into_right_body();
-    Ok(ErrorHandlerResponse::Response(res))
+        .map_into_right_body()
 }
 
 /// Minimal page for when the error template itself cannot be rendered.

@@ -26,6 +26,7 @@ use crate::{
         session::Viewer,
     },
     error::AppError,
+    slow_body,
     store::{ChatKind, NewChat},
 };
 
@@ -146,14 +147,6 @@ async fn store_upload(
     state: &AppState,
 ) -> Result<(), AppError> {
     let hub = state.chat();
-    let refused = |refusal: Refusal| {
-        let status = match refusal {
-            Refusal::UnknownRoom => StatusCode::NOT_FOUND,
-            Refusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::FORBIDDEN,
-        };
-        AppError::refused(status, refusal.message())
-    };
     // Permissions first: nobody else's bytes are read at all.
     let id = parse_room_id(room).ok_or_else(|| refused(Refusal::UnknownRoom))?;
     let room = hub.find_room(id).await.map_err(refused)?;
@@ -184,6 +177,16 @@ async fn store_upload(
         return Err(err.into());
     }
     Ok(())
+}
+
+/// The answer to someone who may not upload to, or see the files of, a room.
+fn refused(refusal: Refusal) -> AppError {
+    let status = match refusal {
+        Refusal::UnknownRoom => StatusCode::NOT_FOUND,
+        Refusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::FORBIDDEN,
+    };
+    AppError::refused(status, refusal.message())
 }
 
 /// Reads the `gif` field, refusing as soon as it passes the limit or does not start like
@@ -242,7 +245,12 @@ async fn read_image(mut payload: Multipart) -> Result<(ImageKind, Vec<u8>), AppE
 
 fn bad_upload(err: actix_multipart::MultipartError) -> AppError {
     log::info!("upload: {err}");
-    AppError::refused(StatusCode::BAD_REQUEST, NO_FILE)
+    match err {
+        actix_multipart::MultipartError::Payload(err) if slow_body::is_timeout(&err) => {
+            AppError::SlowBody
+        }
+        _ => AppError::refused(StatusCode::BAD_REQUEST, NO_FILE),
+    }
 }
 
 /// Writes a new file (never replacing one) on the blocking pool.
@@ -281,10 +289,14 @@ pub async fn remove_files(dir: PathBuf, names: Vec<String>) {
     }
 }
 
-/// `GET /gif/{name}`: a stored file with its type, and no sniffing by the browser.
+/// `GET /gif/{name}`: a stored file with its type (and, like everything, `nosniff`), for
+/// people let into the room that shows it: the 128-bit name is not the only key, and someone
+/// kicked out loses the room's images with the room. Revalidated on every use (`no-cache`,
+/// answered `304` from the ETag while access holds) and never kept by shared caches.
 pub async fn serve(
     req: HttpRequest,
     name: web::Path<String>,
+    viewer: Viewer,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let not_found = || AppError::NotFound {
@@ -292,13 +304,22 @@ pub async fn serve(
         path: req.path().to_owned(),
     };
     let kind = stored_kind(&name).ok_or_else(not_found)?;
-    let file = NamedFile::open_async(state.chat().upload_dir().join(name.as_str()))
+    let hub = state.chat();
+    let room = hub.store().gif_room(&name).await?.ok_or_else(not_found)?;
+    if !viewer.is_granted(room) {
+        return Err(refused(Refusal::NotGranted));
+    }
+    let room = hub.find_room(room).await.map_err(refused)?;
+    hub.check_not_banned(&room, &viewer.person)
+        .await
+        .map_err(refused)?;
+    let file = NamedFile::open_async(hub.upload_dir().join(name.as_str()))
         .await
         .map_err(|_| not_found())?;
     let mut res = file.set_content_type(kind.mime()).into_response(&req);
     res.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
     );
     Ok(res)
 }

@@ -8,7 +8,7 @@ use actix_ws::{
 };
 use tokio::time::{self, Instant, MissedTickBehavior};
 
-use crate::{app::AppState, live::LiveGuard};
+use crate::{app::AppState, csrf, error::AppError, live::LiveGuard};
 
 /// Pushed to every client once per interval.
 pub const SERVER_MESSAGE: &str = "서버에서 클라이언트로 메시지를 보냅니다.";
@@ -22,6 +22,10 @@ pub(crate) async fn upgrade(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
+    // Nothing here is private, but only this site's pages may hold a socket open.
+    if !csrf::same_origin(req.headers(), state.config().public_scheme, false) {
+        return Err(AppError::CrossSite.into());
+    }
     let (response, session, msg_stream) = actix_ws::handle(&req, body)?;
     let ip = client_ip(&req);
     log::info!("새로운 클라이언트 접속 (ip: {ip})");

@@ -73,13 +73,37 @@ async fn connecting_needs_a_session_a_room_and_a_grant() {
         cookie.as_deref(),
         Some("http://evil.example"),
         "/chat",
-        auth,
+        auth.clone(),
     )
     .await
     .refusal();
     assert_eq!(refusal, "허용되지 않은 요청입니다.");
+    // Nor can this site's address under another scheme (another origin).
+    let https = srv.origin().replacen("http://", "https://", 1);
+    let refusal = SocketClient::connect(&srv, cookie.as_deref(), Some(&https), "/chat", auth)
+        .await
+        .refusal();
+    assert_eq!(refusal, "허용되지 않은 요청입니다.");
 
     SocketClient::chat(&srv, &owner, id).await.socket();
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn the_room_list_and_the_demo_namespace_refuse_other_sites_pages() {
+    let srv = TestServer::start(config("development")).await;
+    for nsp in ["/room", "/"] {
+        let refusal =
+            SocketClient::connect(&srv, None, Some("http://evil.example"), nsp, json!({}))
+                .await
+                .refusal();
+        assert_eq!(refusal, "허용되지 않은 요청입니다.", "{nsp}");
+        // This site's pages, and clients that are no page at all (no Origin), get in.
+        for origin in [Some(srv.origin()), None] {
+            let socket = SocketClient::connect(&srv, None, origin, nsp, json!({})).await;
+            socket.socket().close().await;
+        }
+    }
     srv.stop().await;
 }
 

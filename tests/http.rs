@@ -233,3 +233,71 @@ fn my_name(html: &str) -> String {
     let end = rest[at..].find('<').expect("the name ends");
     rest[at..at + end].to_owned()
 }
+
+#[actix_rt::test]
+async fn every_response_carries_the_security_headers() {
+    let srv = TestServer::start(config("development")).await;
+    let host = srv.origin().trim_start_matches("http://").to_owned();
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self' ws://{host}; frame-ancestors 'none'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'"
+    );
+    let client = awc::Client::builder().disable_redirects().finish();
+    let requests = [
+        ("page", client.get(srv.url("/")), StatusCode::OK),
+        ("form", client.get(srv.url("/room")), StatusCode::OK),
+        (
+            "demo",
+            client.get(srv.url("/socketio-demo")),
+            StatusCode::OK,
+        ),
+        (
+            "style",
+            client.get(srv.url("/static/main.css")),
+            StatusCode::OK,
+        ),
+        (
+            "client",
+            client.get(srv.url("/socket.io/socket.io.js")),
+            StatusCode::OK,
+        ),
+        (
+            "handshake",
+            client.get(srv.url("/socket.io/?EIO=4&transport=polling")),
+            StatusCode::OK,
+        ),
+        (
+            "error page",
+            client.get(srv.url("/nope")),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "refusal",
+            client
+                .post(srv.url("/room"))
+                .insert_header((header::ORIGIN, "http://evil.example")),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "redirect",
+            client.get(srv.url("/room/999")),
+            StatusCode::SEE_OTHER,
+        ),
+    ];
+    for (what, request, status) in requests {
+        let res = request.send().await.expect("answered");
+        assert_eq!(res.status(), status, "{what}");
+        let headers = res.headers();
+        let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(
+            value("content-security-policy"),
+            Some(policy.as_str()),
+            "{what}"
+        );
+        assert_eq!(value("x-frame-options"), Some("DENY"), "{what}");
+        assert_eq!(value("referrer-policy"), Some("same-origin"), "{what}");
+        assert_eq!(value("x-content-type-options"), Some("nosniff"), "{what}");
+    }
+    srv.stop().await;
+}

@@ -39,9 +39,16 @@ async fn an_uploaded_gif_is_announced_stored_and_served_as_a_gif() {
     assert!(name.ends_with(".gif") && name.len() == 36, "{name}");
     assert_eq!(gifs_on_page(&owner, id).await, vec![name.clone()]);
 
-    let served = Browser::new(&srv).get(&format!("/gif/{name}")).await;
+    let served = owner.get(&format!("/gif/{name}")).await;
     assert_eq!(served.status, StatusCode::OK);
     assert_eq!(served.content_type, "image/gif");
+    assert_eq!(
+        served
+            .headers
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.as_bytes()),
+        Some(&b"private, no-cache"[..])
+    );
     assert_eq!(
         served
             .headers
@@ -145,10 +152,18 @@ async fn only_people_let_into_the_room_may_upload() {
 #[actix_rt::test]
 async fn only_stored_names_are_served() {
     let srv = TestServer::start(config("development")).await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("짤방", "", "").await;
+    owner.upload(id, "gif", PIXEL_GIF, true).await;
+    let name = gifs_on_page(&owner, id).await.remove(0);
+    assert_eq!(
+        owner.get(&format!("/gif/{name}")).await.status,
+        StatusCode::OK
+    );
+    // A file in the folder that no chat shows is no upload of any room.
     std::fs::write(srv.dir.path().join("uploads").join("abc.gif"), PIXEL_GIF).expect("write");
-    let browser = Browser::new(&srv);
-    assert_eq!(browser.get("/gif/abc.gif").await.status, StatusCode::OK);
     for path in [
+        "/gif/abc.gif",
         "/gif/ABC.gif",
         "/gif/abc.svg",
         "/gif/abc.gif.html",
@@ -157,11 +172,55 @@ async fn only_stored_names_are_served() {
         "/gif/0000.gif",
     ] {
         assert_eq!(
-            browser.get(path).await.status,
+            owner.get(path).await.status,
             StatusCode::NOT_FOUND,
             "{path}"
         );
     }
+    srv.stop().await;
+}
+
+#[actix_rt::test]
+async fn images_are_shown_only_to_people_let_into_their_room() {
+    let srv = TestServer::start(config("development")).await;
+    let owner = Browser::new(&srv);
+    let id = owner.create_room("짤방", "", "").await;
+    let mut o = SocketClient::chat(&srv, &owner, id).await.socket();
+    owner.upload(id, "gif", PIXEL_GIF, true).await;
+    let path = format!(
+        "/gif/{}",
+        o.event("chat").await["body"].as_str().expect("a name")
+    );
+
+    // Knowing the name is not enough: a visitor who never opened the room gets nothing.
+    let visitor = Browser::new(&srv);
+    visitor.get("/").await;
+    let page = visitor.get(&path).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        page.body.contains("<h1>입장 권한이 없습니다.</h1>"),
+        "{}",
+        page.body
+    );
+    assert!(page.bytes != PIXEL_GIF);
+
+    // Let in (a public room lets in whoever opens it): the image.
+    let visitor_id = visitor.public_id(id).await;
+    let page = visitor.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.bytes, PIXEL_GIF);
+
+    // Kicked out: the room's images go with the room.
+    let _v = SocketClient::chat(&srv, &visitor, id).await.socket();
+    assert_eq!(
+        o.emit_ack("kick", json!({ "id": visitor_id })).await,
+        json!({ "ok": true })
+    );
+    let page = visitor.get(&path).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page
+        .body
+        .contains("<h1>강퇴당한 방에는 다시 들어갈 수 없습니다.</h1>"));
     srv.stop().await;
 }
 

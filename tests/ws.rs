@@ -162,3 +162,38 @@ async fn every_connection_is_counted_separately() {
     assert_eq!(wait_until_no_connections(&srv.state).await, 0);
     srv.stop().await;
 }
+
+#[actix_rt::test]
+async fn other_sites_pages_cannot_open_the_demo_socket() {
+    let srv = TestServer::start(config("development")).await;
+    for origin in [
+        "http://evil.example",
+        &srv.origin().replacen("http://", "https://", 1),
+    ] {
+        let err = awc::Client::default()
+            .ws(srv.url("/ws"))
+            .origin(origin)
+            .connect()
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{origin} was let in"));
+        assert!(
+            matches!(
+                err,
+                awc::error::WsClientError::InvalidResponseStatus(status)
+                    if status == awc::http::StatusCode::FORBIDDEN
+            ),
+            "{origin}: {err:?}"
+        );
+    }
+    assert_eq!(srv.state.live_ws_connections(), 0);
+    // This site's page gets in (and clients without an Origin, as in the tests above).
+    let (res, _conn) = awc::Client::default()
+        .ws(srv.url("/ws"))
+        .origin(srv.origin())
+        .connect()
+        .await
+        .expect("same-origin handshake");
+    assert_eq!(res.status(), awc::http::StatusCode::SWITCHING_PROTOCOLS);
+    srv.stop().await;
+}

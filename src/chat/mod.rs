@@ -30,14 +30,15 @@ use serde::Serialize;
 pub use person::Person;
 
 use crate::{
-    config::Config,
+    config::{Config, Scheme},
+    csrf,
     identity::{look_for, Look},
     live::LiveTasks,
     store::{Chat, NewChat, Room, Store, StoreError},
     uploads,
 };
 use presence::Presence;
-use rate::{FailureLimit, RateLimiter};
+use rate::{Attempt, AttemptLimit, RateLimiter};
 
 /// The room list's namespace.
 pub const LOBBY_NSP: &str = "/room";
@@ -130,6 +131,9 @@ pub(crate) struct Hub {
     store: Store,
     presence: Presence,
     limiter: RateLimiter,
+    /// Rooms created, per session and per client address.
+    rooms_per_session: RateLimiter,
+    rooms_per_address: RateLimiter,
     lobby: Namespace,
     rooms: Namespace,
     upload_dir: PathBuf,
@@ -137,19 +141,40 @@ pub(crate) struct Hub {
     key: Key,
     /// Socket events (chats, whispers, kicks) whose handler has not answered yet.
     in_flight: LiveTasks,
-    /// Wrong room passwords by room and client address.
-    guesses: FailureLimit,
+    /// Room password attempts (wrong ones, and those being checked) by room and address.
+    guesses: AttemptLimit,
+    /// What a `/chat` handshake's `Origin` must say.
+    scheme: Scheme,
 }
 
-/// Wrong passwords allowed per room and client address within [`PASSWORD_GUESS_WINDOW`].
+/// A password being checked: it counts against the limit until it is known to be right
+/// (dropped) or wrong ([`Guess::wrong`]).
+pub struct Guess<'a>(Attempt<'a>);
+
+impl Guess<'_> {
+    /// The password was wrong: it counts for [`PASSWORD_GUESS_WINDOW`].
+    pub fn wrong(self) {
+        self.0.failed();
+    }
+}
+
+/// Wrong passwords allowed per room and client address within [`PASSWORD_GUESS_WINDOW`],
+/// passwords still being checked included.
 pub const PASSWORD_GUESSES: usize = 5;
 pub const PASSWORD_GUESS_WINDOW: Duration = Duration::from_secs(60);
 
 fn guess_key(room: i64, client: Option<IpAddr>) -> String {
-    match client {
-        Some(ip) => format!("{room}/{ip}"),
-        None => format!("{room}/-"),
-    }
+    format!("{room}/{}", address_key(client))
+}
+
+/// A client address as a rate-limit key; requests without one (not over TCP) share one.
+fn address_key(client: Option<IpAddr>) -> String {
+    client.map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+}
+
+/// `count` a minute, in bursts of as many.
+fn per_minute(count: u32) -> RateLimiter {
+    RateLimiter::new(f64::from(count) / 60.0, count)
 }
 
 /// The adapter room of everyone in a chat room.
@@ -169,28 +194,33 @@ impl ChatHub {
         let hub = Arc::new(Hub {
             store,
             presence: Presence::default(),
-            limiter: RateLimiter::new(config.chat_rate),
+            limiter: RateLimiter::new(
+                f64::from(config.chat_rate.per_second),
+                config.chat_rate.burst,
+            ),
+            rooms_per_session: per_minute(config.room_rate.per_session),
+            rooms_per_address: per_minute(config.room_rate.per_address),
             lobby: io.of(LOBBY_NSP),
             rooms: io.of(ROOM_NSP),
             upload_dir: config.upload_dir.clone(),
             grace: config.room_delete_grace,
             key: config.cookie_key.clone(),
             in_flight: LiveTasks::default(),
-            guesses: FailureLimit::new(PASSWORD_GUESSES, PASSWORD_GUESS_WINDOW),
+            guesses: AttemptLimit::new(PASSWORD_GUESSES, PASSWORD_GUESS_WINDOW),
+            scheme: config.public_scheme,
         });
+        // The room list is public, but only this site's pages may hold it open.
+        hub.lobby
+            .use_middleware(csrf::refuse_cross_site_sockets(config.public_scheme));
         realtime::register(&hub);
         ChatHub(hub)
     }
 
-    /// Whether `client` may try another password for `room`. Keyed by address, not session:
+    /// Starts checking a password for `room` from `client`; `None` once the wrong ones and
+    /// those still being checked reach [`PASSWORD_GUESSES`]. Keyed by address, not session:
     /// a new session costs nothing, a new address does.
-    pub fn may_guess(&self, room: i64, client: Option<IpAddr>) -> bool {
-        self.0.guesses.allows(&guess_key(room, client))
-    }
-
-    /// Counts a wrong password for `room` from `client`.
-    pub fn wrong_guess(&self, room: i64, client: Option<IpAddr>) {
-        self.0.guesses.failed(&guess_key(room, client));
+    pub fn begin_guess(&self, room: i64, client: Option<IpAddr>) -> Option<Guess<'_>> {
+        self.0.guesses.begin(&guess_key(room, client)).map(Guess)
     }
 
     /// Socket events still being handled (a shutdown waits for their writes and acks).
@@ -242,6 +272,14 @@ impl ChatHub {
     /// Takes one message from the person's rate budget; false when they send too fast.
     pub fn allow_message(&self, person: &str) -> bool {
         self.0.limiter.allow(person)
+    }
+
+    /// Takes one room from the person's and the address's budgets; false when either is
+    /// spent. The session's is asked first, so a session over its own limit does not use
+    /// up its address's.
+    pub fn allow_new_room(&self, person: &str, client: Option<IpAddr>) -> bool {
+        self.0.rooms_per_session.allow(person)
+            && self.0.rooms_per_address.allow(&address_key(client))
     }
 
     /// A room was created: show it in every room list, and delete it if its creator never

@@ -1,17 +1,17 @@
-//! Per-session message rate limit: a token bucket per public id. And a cap on failures
-//! (wrong room passwords) per key within a window.
+//! Rate limits: a token bucket per key (a session's public id, a client address) for chats
+//! and room creation; and a cap on failed attempts (wrong room passwords) per key within a
+//! window.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::config::ChatRate;
-
 /// Buckets kept before idle (full) ones are dropped, so the map cannot grow without bound.
 const PRUNE_ABOVE: usize = 1024;
 
 pub struct RateLimiter {
-    rate: ChatRate,
+    per_second: f64,
+    burst: f64,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -21,21 +21,22 @@ struct Bucket {
 }
 
 impl RateLimiter {
-    pub fn new(rate: ChatRate) -> Self {
+    /// `per_second` tokens a second, at most `burst` (at least one) saved up.
+    pub fn new(per_second: f64, burst: u32) -> Self {
         RateLimiter {
-            rate,
+            per_second,
+            burst: f64::from(burst.max(1)),
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Takes one token for `person`; false when they are sending too fast.
-    pub fn allow(&self, person: &str) -> bool {
-        self.allow_at(person, Instant::now())
+    /// Takes one token for `key`; false when it is going too fast.
+    pub fn allow(&self, key: &str) -> bool {
+        self.allow_at(key, Instant::now())
     }
 
-    fn allow_at(&self, person: &str, now: Instant) -> bool {
-        let burst = f64::from(self.rate.burst.max(1));
-        let per_second = f64::from(self.rate.per_second);
+    fn allow_at(&self, key: &str, now: Instant) -> bool {
+        let (burst, per_second) = (self.burst, self.per_second);
         let refill = |bucket: &Bucket| {
             let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
             (bucket.tokens + elapsed * per_second).min(burst)
@@ -45,7 +46,7 @@ impl RateLimiter {
         if buckets.len() > PRUNE_ABOVE {
             buckets.retain(|_, bucket| refill(bucket) < burst);
         }
-        let bucket = buckets.entry(person.to_owned()).or_insert(Bucket {
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
             tokens: burst,
             updated: now,
         });
@@ -61,54 +62,62 @@ impl RateLimiter {
 }
 
 /// At most `limit` failures per key within `window`; past that, the key must wait until its
-/// oldest failure leaves the window.
-pub struct FailureLimit {
+/// oldest failure leaves the window. An attempt counts against the limit from the moment it
+/// begins (while it is still being checked), so simultaneous attempts cannot race past it.
+pub struct AttemptLimit {
     limit: usize,
     window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    keys: Mutex<HashMap<String, Attempts>>,
 }
 
-impl FailureLimit {
+#[derive(Default)]
+struct Attempts {
+    failures: VecDeque<Instant>,
+    /// Attempts begun and not yet known to have failed or succeeded.
+    pending: usize,
+}
+
+/// An attempt in progress; dropping it without [`Attempt::failed`] (a success, an error, a
+/// request that went away) frees its place.
+pub struct Attempt<'a> {
+    limit: &'a AttemptLimit,
+    key: String,
+}
+
+impl AttemptLimit {
     pub fn new(limit: usize, window: Duration) -> Self {
-        FailureLimit {
+        AttemptLimit {
             limit,
             window,
-            failures: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether `key` may try again now.
-    pub fn allows(&self, key: &str) -> bool {
-        self.allows_at(key, Instant::now())
+    /// Starts an attempt for `key`, unless its failures and the attempts in flight already
+    /// reach the limit.
+    pub fn begin(&self, key: &str) -> Option<Attempt<'_>> {
+        self.begin_at(key, Instant::now())
     }
 
-    /// Counts a failure of `key`.
-    pub fn failed(&self, key: &str) {
-        self.failed_at(key, Instant::now());
-    }
-
-    fn allows_at(&self, key: &str, now: Instant) -> bool {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match failures.get_mut(key) {
-            Some(times) => {
-                self.forget_old(times, now);
-                times.len() < self.limit
-            }
-            None => true,
-        }
-    }
-
-    fn failed_at(&self, key: &str, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() > PRUNE_ABOVE {
-            failures.retain(|_, times| {
-                self.forget_old(times, now);
-                !times.is_empty()
+    fn begin_at(&self, key: &str, now: Instant) -> Option<Attempt<'_>> {
+        // Counts are only ever changed under this lock, so it cannot be poisoned halfway.
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() > PRUNE_ABOVE {
+            keys.retain(|_, attempts| {
+                self.forget_old(&mut attempts.failures, now);
+                attempts.pending > 0 || !attempts.failures.is_empty()
             });
         }
-        let times = failures.entry(key.to_owned()).or_default();
-        self.forget_old(times, now);
-        times.push_back(now);
+        let attempts = keys.entry(key.to_owned()).or_default();
+        self.forget_old(&mut attempts.failures, now);
+        if attempts.failures.len() + attempts.pending >= self.limit {
+            return None;
+        }
+        attempts.pending += 1;
+        Some(Attempt {
+            limit: self,
+            key: key.to_owned(),
+        })
     }
 
     fn forget_old(&self, times: &mut VecDeque<Instant>, now: Instant) {
@@ -119,6 +128,34 @@ impl FailureLimit {
             times.pop_front();
         }
     }
+
+    fn with_key(&self, key: &str, update: impl FnOnce(&mut Attempts)) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(attempts) = keys.get_mut(key) {
+            update(attempts);
+        }
+    }
+}
+
+impl Attempt<'_> {
+    /// The attempt failed: it keeps its place until it leaves the window.
+    pub fn failed(self) {
+        self.failed_at(Instant::now());
+    }
+
+    fn failed_at(self, now: Instant) {
+        self.limit
+            .with_key(&self.key, |attempts| attempts.failures.push_back(now));
+        // Dropping `self` ends the pending attempt.
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        self.limit.with_key(&self.key, |attempts| {
+            attempts.pending = attempts.pending.saturating_sub(1);
+        });
+    }
 }
 
 #[cfg(test)]
@@ -127,7 +164,7 @@ mod tests {
 
     #[test]
     fn bursts_then_refills_at_the_rate() {
-        let limiter = RateLimiter::new(ChatRate::per_second(5));
+        let limiter = RateLimiter::new(5.0, 10);
         let start = Instant::now();
         for _ in 0..10 {
             assert!(limiter.allow_at("a", start));
@@ -142,28 +179,69 @@ mod tests {
 
     #[test]
     fn failures_are_capped_within_the_window() {
-        let limit = FailureLimit::new(3, Duration::from_secs(60));
+        let limit = AttemptLimit::new(3, Duration::from_secs(60));
         let start = Instant::now();
         for i in 0..3 {
-            assert!(limit.allows_at("a", start), "failure {i} is still allowed");
-            limit.failed_at("a", start + Duration::from_secs(i));
+            let attempt = limit.begin_at("a", start).expect("under the limit");
+            attempt.failed_at(start + Duration::from_secs(i));
         }
-        assert!(!limit.allows_at("a", start + Duration::from_secs(10)));
-        assert!(limit.allows_at("b", start + Duration::from_secs(10)));
+        assert!(limit
+            .begin_at("a", start + Duration::from_secs(10))
+            .is_none());
+        assert!(limit
+            .begin_at("b", start + Duration::from_secs(10))
+            .is_some());
         // The first failure leaves the window a minute after it happened.
-        assert!(!limit.allows_at("a", start + Duration::from_millis(59_999)));
-        assert!(limit.allows_at("a", start + Duration::from_secs(60)));
+        assert!(limit
+            .begin_at("a", start + Duration::from_millis(59_999))
+            .is_none());
+        assert!(limit
+            .begin_at("a", start + Duration::from_secs(60))
+            .is_some());
+    }
+
+    #[test]
+    fn attempts_in_flight_count_until_they_end() {
+        let limit = AttemptLimit::new(3, Duration::from_secs(60));
+        let now = Instant::now();
+        let first = limit.begin_at("a", now).expect("first");
+        let second = limit.begin_at("a", now).expect("second");
+        let third = limit.begin_at("a", now).expect("third");
+        // Three still being checked: a fourth may not even start.
+        assert!(limit.begin_at("a", now).is_none());
+        // One succeeds: its place is free again; one fails: it keeps its place.
+        drop(first);
+        second.failed_at(now);
+        let fourth = limit.begin_at("a", now).expect("a place was freed");
+        assert!(limit.begin_at("a", now).is_none());
+        drop(third);
+        drop(fourth);
+        let failures = limit.keys.lock().unwrap_or_else(|e| e.into_inner());
+        assert_eq!(failures["a"].pending, 0);
+        assert_eq!(failures["a"].failures.len(), 1);
     }
 
     #[test]
     fn keys_with_no_recent_failure_are_dropped_once_there_are_many() {
-        let limit = FailureLimit::new(3, Duration::from_secs(60));
+        let limit = AttemptLimit::new(3, Duration::from_secs(60));
         let start = Instant::now();
         for key in 0..=PRUNE_ABOVE {
-            limit.failed_at(&key.to_string(), start);
+            if let Some(attempt) = limit.begin_at(&key.to_string(), start) {
+                attempt.failed_at(start);
+            }
         }
-        limit.failed_at("late", start + Duration::from_secs(60));
-        let failures = limit.failures.lock().unwrap_or_else(|e| e.into_inner());
-        assert_eq!(failures.keys().collect::<Vec<_>>(), ["late"]);
+        let held = limit.begin_at("held", start).expect("under the limit");
+        let late = start + Duration::from_secs(60);
+        limit
+            .begin_at("late", late)
+            .expect("under the limit")
+            .failed_at(late);
+        let keys = limit.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept: Vec<&String> = keys.keys().collect();
+        kept.sort();
+        // "held" has no failure but an attempt in flight: kept.
+        assert_eq!(kept, ["held", "late"]);
+        drop(keys);
+        drop(held);
     }
 }

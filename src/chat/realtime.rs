@@ -29,7 +29,6 @@ use crate::{
 /// Longest chat or whisper, in characters.
 pub const MAX_TEXT_CHARS: usize = 1000;
 
-const CROSS_SITE: &str = "허용되지 않은 요청입니다.";
 const KICKED: &str = "방장에게 강퇴당했습니다.";
 
 /// Set by the connect middleware on every admitted socket; handlers take it with
@@ -148,8 +147,8 @@ fn store_failure(err: &StoreError) -> &'static str {
 /// Connect middleware: the checks every socket passes before it joins, in this order.
 async fn admit(hub: ChatHub, socket: &Socket) -> Result<(), ConnectError> {
     let handshake = socket.handshake();
-    if !csrf::same_origin(&handshake.headers().to_header_map(), false) {
-        return Err(ConnectError::new(CROSS_SITE));
+    if !csrf::same_origin(&handshake.headers().to_header_map(), hub.0.scheme, false) {
+        return Err(ConnectError::new(csrf::CROSS_SITE));
     }
     let refuse = |refusal: Refusal| ConnectError::new(refusal.message());
     let session =

@@ -14,13 +14,25 @@ use crate::{
         ChatView, Person,
     },
     error::AppError,
-    store::{NewRoom, Room},
+    store::{NewRoom, Room, StoreError},
     validation::{validate_room, RoomForm, MIN_MAX},
 };
+
+/// Too many room passwords being hashed or checked at once (the Argon2 queue timed out).
+pub const BUSY: &str = "지금은 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.";
+
+/// Over the room-creation rate (per session or per address).
+pub const TOO_MANY_ROOMS: &str = "방을 너무 자주 만들고 있습니다. 잠시 후 다시 시도해 주세요.";
 
 /// `GET /room`: the empty form.
 pub async fn new_room(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     room_form(&state, StatusCode::OK, &RoomForm::default(), None)
+}
+
+/// Why the form came back: its message, and the field at fault if one is.
+struct FormError<'a> {
+    field: Option<&'a str>,
+    message: &'a str,
 }
 
 /// The form, with the values typed so far (never the password) and the error, if any.
@@ -28,19 +40,34 @@ fn room_form(
     state: &AppState,
     status: StatusCode,
     form: &RoomForm,
-    error: Option<(&str, String)>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let mut context = Context::new();
     context.insert("title", &form.title);
     context.insert("max", &form.max);
     context.insert("min_max", &MIN_MAX);
-    context.insert("field", &error.as_ref().map(|(field, _)| *field));
-    context.insert("error", &error.as_ref().map(|(_, message)| message));
+    context.insert("field", &error.as_ref().and_then(|error| error.field));
+    context.insert("error", &error.as_ref().map(|error| error.message));
     state.render(status, "room-new.html", &context)
+}
+
+/// The form again with a message that concerns no field.
+fn refused_form(
+    state: &AppState,
+    status: StatusCode,
+    form: &RoomForm,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    let error = FormError {
+        field: None,
+        message,
+    };
+    room_form(state, status, form, Some(error))
 }
 
 /// `POST /room`: creates the room with its creator as owner and lets them in.
 pub async fn create_room(
+    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Viewer,
     form: web::Form<RoomForm>,
@@ -48,12 +75,22 @@ pub async fn create_room(
     let valid = match validate_room(&form) {
         Ok(valid) => valid,
         Err(err) => {
-            let error = Some((err.field(), err.to_string()));
-            return room_form(&state, StatusCode::BAD_REQUEST, &form, error);
+            let message = err.to_string();
+            let error = FormError {
+                field: Some(err.field()),
+                message: &message,
+            };
+            return room_form(&state, StatusCode::BAD_REQUEST, &form, Some(error));
         }
     };
     let hub = state.chat();
-    let room = hub
+    // Counted before the password is hashed and the room stored. The TCP peer, not
+    // X-Forwarded-For, which the client writes itself.
+    let client = req.peer_addr().map(|addr| addr.ip());
+    if !hub.allow_new_room(&viewer.person.id, client) {
+        return refused_form(&state, StatusCode::TOO_MANY_REQUESTS, &form, TOO_MANY_ROOMS);
+    }
+    let created = hub
         .store()
         .create_room(NewRoom {
             title: valid.title,
@@ -61,7 +98,14 @@ pub async fn create_room(
             owner: viewer.person.id.clone(),
             password: valid.password,
         })
-        .await?;
+        .await;
+    let room = match created {
+        Ok(room) => room,
+        Err(StoreError::Busy) => {
+            return refused_form(&state, StatusCode::SERVICE_UNAVAILABLE, &form, BUSY)
+        }
+        Err(err) => return Err(err.into()),
+    };
     viewer.grant(room.id)?;
     hub.room_created(&room);
     Ok(see_other(&format!("/room/{}", room.id)))
@@ -141,13 +185,22 @@ pub async fn unlock_room(
         // The TCP peer, not X-Forwarded-For, which the client writes itself.
         let client = req.peer_addr().map(|addr| addr.ip());
         let hub = state.chat();
-        // Checked before the password, so a guesser over the limit learns nothing.
-        if !hub.may_guess(room.id, client) {
+        // Counted before the password is checked, so a guesser over the limit learns nothing
+        // and guesses sent all at once cannot all slip in while the first are being checked.
+        let Some(guess) = hub.begin_guess(room.id, client) else {
             return password_again(&viewer, &room, Refusal::TooManyGuesses);
-        }
-        if !hub.store().verify_password(&room, &form.password).await {
-            hub.wrong_guess(room.id, client);
-            return password_again(&viewer, &room, Refusal::WrongPassword);
+        };
+        match hub.store().verify_password(&room, &form.password).await {
+            Ok(true) => {}
+            Ok(false) => {
+                guess.wrong();
+                return password_again(&viewer, &room, Refusal::WrongPassword);
+            }
+            // Not checked at all: the guess does not count.
+            Err(StoreError::Busy) => {
+                return Err(AppError::refused(StatusCode::SERVICE_UNAVAILABLE, BUSY))
+            }
+            Err(err) => return Err(err.into()),
         }
     }
     viewer.grant(room.id)?;

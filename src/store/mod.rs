@@ -13,6 +13,7 @@ mod tests;
 use std::{
     path::Path,
     str::FromStr,
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -21,6 +22,9 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     SqlitePool,
 };
+
+use crate::config::HashLimits;
+use password::Hasher;
 
 /// The SQL files under `migrations/`, compiled into the binary so a deployment is one file.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -36,6 +40,8 @@ const CHAT_COLUMNS: &str = r#"id, room_id, "user", kind, body, target, created_a
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Room passwords' Argon2 work, bounded.
+    hasher: Arc<Hasher>,
 }
 
 /// A chat room.
@@ -135,6 +141,9 @@ pub enum StoreError {
     Migrate(#[from] MigrateError),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// Every Argon2 permit stayed taken for the whole queue timeout.
+    #[error("too many passwords are being checked; try again shortly")]
+    Busy,
     #[error("database file: {0}")]
     Io(#[from] std::io::Error),
     /// The room was deleted (or never existed), e.g. a chat or ban racing the room's deletion.
@@ -199,8 +208,9 @@ fn now_ms() -> i64 {
 
 impl Store {
     /// `sqlite://data/gif-chat.db` style URL (also `sqlite::memory:`); creates the parent
-    /// directory and the file, WAL journal mode, foreign keys on, runs migrations.
-    pub async fn open(url: &str) -> Result<Store, StoreError> {
+    /// directory and the file, WAL journal mode, foreign keys on, runs migrations. Room
+    /// passwords are hashed within `hashing`.
+    pub async fn open(url: &str, hashing: HashLimits) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             // WAL lets readers (history loads) run while a chat is written.
@@ -233,7 +243,10 @@ impl Store {
 
         // Already-applied migrations are skipped (sqlx records them in _sqlx_migrations).
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            hasher: Arc::new(Hasher::new(hashing)?),
+        })
     }
 
     /// Closes every connection (checkpointing the WAL); for a clean shutdown and for tests.
@@ -243,7 +256,7 @@ impl Store {
 
     pub async fn create_room(&self, new: NewRoom) -> Result<Room, StoreError> {
         let password_hash = match new.password {
-            Some(plain) => Some(password::hash(plain).await?),
+            Some(plain) => Some(self.hasher.hash(plain).await?),
             None => None,
         };
         let sql = format!(
@@ -279,12 +292,13 @@ impl Store {
         Ok(rooms)
     }
 
-    /// False for a public room or any error (a broken hash must not open the room);
-    /// the comparison is argon2's constant-time one.
-    pub async fn verify_password(&self, room: &Room, password: &str) -> bool {
+    /// False for a public room or a broken hash (which must not open the room); the
+    /// comparison is argon2's constant-time one. `Busy` when the password could not be
+    /// checked in time (too many at once).
+    pub async fn verify_password(&self, room: &Room, password: &str) -> Result<bool, StoreError> {
         match &room.password_hash {
-            Some(hash) => password::verify(hash.clone(), password.to_owned()).await,
-            None => false,
+            Some(hash) => self.hasher.verify(hash.clone(), password.to_owned()).await,
+            None => Ok(false),
         }
     }
 
@@ -381,6 +395,16 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(Chat::try_from).collect()
+    }
+
+    /// The room whose history shows the uploaded file `name`, if any.
+    pub async fn gif_room(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        let room =
+            sqlx::query_scalar("SELECT room_id FROM chats WHERE kind = 'gif' AND body = ? LIMIT 1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(room)
     }
 
     /// Bans `user` from the room; banning twice is not an error.

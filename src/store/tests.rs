@@ -41,7 +41,9 @@ impl Drop for TempDir {
 
 async fn open_temp() -> (TempDir, Store) {
     let dir = TempDir::new();
-    let store = Store::open(&dir.db_url()).await.expect("open store");
+    let store = Store::open(&dir.db_url(), HashLimits::default())
+        .await
+        .expect("open store");
     (dir, store)
 }
 
@@ -91,7 +93,9 @@ async fn count(store: &Store, sql: &str, room_id: i64) -> i64 {
 async fn open_creates_directory_file_and_wal() {
     let dir = TempDir::new();
     assert!(!dir.db_path().exists());
-    let store = Store::open(&dir.db_url()).await.expect("open");
+    let store = Store::open(&dir.db_url(), HashLimits::default())
+        .await
+        .expect("open");
     assert!(dir.db_path().is_file(), "database file not created");
 
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -110,26 +114,70 @@ async fn open_creates_directory_file_and_wal() {
 #[tokio::test]
 async fn migrations_are_idempotent_and_data_survives_reopen() {
     let dir = TempDir::new();
-    let store = Store::open(&dir.db_url()).await.expect("first open");
+    let store = Store::open(&dir.db_url(), HashLimits::default())
+        .await
+        .expect("first open");
     let room = store
         .create_room(public_room("persisted", "u1"))
         .await
         .expect("create");
     store.close().await;
 
-    let store = Store::open(&dir.db_url()).await.expect("second open");
+    let store = Store::open(&dir.db_url(), HashLimits::default())
+        .await
+        .expect("second open");
     assert_eq!(store.room(room.id).await.expect("get"), Some(room));
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
         .fetch_one(&store.pool)
         .await
         .expect("migrations table");
-    assert_eq!(applied, 1);
+    // Each migration once, however often the store is opened.
+    assert_eq!(applied, MIGRATOR.iter().count() as i64);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_gif_is_found_by_its_file_name_through_its_index() {
+    let (_dir, store) = open_temp().await;
+    let room = store
+        .create_room(public_room("짤방", "u1"))
+        .await
+        .expect("create");
+    let name = "0123456789abcdef0123456789abcdef.gif";
+    store.add_chat(gif(room.id, "u1", name)).await.expect("gif");
+    // A text that reads like a file name shows no file.
+    store
+        .add_chat(text(room.id, "u1", "ffffffffffffffffffffffffffffffff.gif"))
+        .await
+        .expect("text");
+    assert_eq!(store.gif_room(name).await.expect("lookup"), Some(room.id));
+    for other in ["ffffffffffffffffffffffffffffffff.gif", "none.gif"] {
+        assert_eq!(
+            store.gif_room(other).await.expect("lookup"),
+            None,
+            "{other}"
+        );
+    }
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT room_id FROM chats WHERE kind = 'gif' AND body = ? LIMIT 1",
+    )
+    .bind(name)
+    .fetch_all(&store.pool)
+    .await
+    .expect("plan");
+    assert!(
+        plan.iter()
+            .any(|(.., detail)| detail.contains("chats_gif_body")),
+        "{plan:?}"
+    );
     store.close().await;
 }
 
 #[tokio::test]
 async fn in_memory_database_keeps_its_data() {
-    let store = Store::open("sqlite::memory:").await.expect("open memory");
+    let store = Store::open("sqlite::memory:", HashLimits::default())
+        .await
+        .expect("open memory");
     let room = store
         .create_room(public_room("memory", "u1"))
         .await
@@ -230,9 +278,15 @@ async fn passwords_are_hashed_and_verified() {
     let json = serde_json::to_value(&room).expect("serialize");
     assert!(json.get("password_hash").is_none(), "{json}");
 
-    assert!(store.verify_password(&room, "열려라 참깨").await);
-    assert!(!store.verify_password(&room, "열려라 참깨 ").await);
-    assert!(!store.verify_password(&room, "").await);
+    assert!(store
+        .verify_password(&room, "열려라 참깨")
+        .await
+        .expect("checked"));
+    assert!(!store
+        .verify_password(&room, "열려라 참깨 ")
+        .await
+        .expect("checked"));
+    assert!(!store.verify_password(&room, "").await.expect("checked"));
 
     // A random salt: the same password hashes differently in another room.
     let other = store
@@ -249,7 +303,10 @@ async fn passwords_are_hashed_and_verified() {
         password_hash: Some("not a phc string".to_owned()),
         ..room
     };
-    assert!(!store.verify_password(&broken, "열려라 참깨").await);
+    assert!(!store
+        .verify_password(&broken, "열려라 참깨")
+        .await
+        .expect("checked"));
     store.close().await;
 }
 
@@ -260,8 +317,11 @@ async fn public_room_never_verifies() {
         .create_room(public_room("open", "u1"))
         .await
         .expect("create");
-    assert!(!store.verify_password(&room, "").await);
-    assert!(!store.verify_password(&room, "anything").await);
+    assert!(!store.verify_password(&room, "").await.expect("checked"));
+    assert!(!store
+        .verify_password(&room, "anything")
+        .await
+        .expect("checked"));
     store.close().await;
 }
 

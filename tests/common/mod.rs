@@ -347,6 +347,16 @@ enum Read {
     Other,
 }
 
+/// What a packet for `nsp` starts with after its type: nothing for the root namespace,
+/// else the name and a comma.
+fn nsp_prefix(nsp: &str) -> String {
+    if nsp == "/" {
+        String::new()
+    } else {
+        format!("{nsp},")
+    }
+}
+
 /// How a namespace CONNECT was answered.
 pub enum Joined {
     Connected(SocketClient),
@@ -396,13 +406,14 @@ impl SocketClient {
         };
         let open = socket.next_text().await;
         assert!(open.starts_with(r#"0{"sid":""#), "{open}");
-        socket.send(format!("40{nsp},{auth}")).await;
+        let nsp = nsp_prefix(nsp);
+        socket.send(format!("40{nsp}{auth}")).await;
         let text = socket.next_text().await;
-        if text.starts_with(&format!("40{nsp},")) {
+        if text.starts_with(&format!("40{nsp}")) {
             return Joined::Connected(socket);
         }
         let error = text
-            .strip_prefix(&format!("44{nsp},"))
+            .strip_prefix(&format!("44{nsp}"))
             .unwrap_or_else(|| panic!("unexpected packet before CONNECT: {text}"));
         let error: Value = serde_json::from_str(error).expect("CONNECT_ERROR JSON");
         Joined::Refused(error["message"].as_str().unwrap_or_default().to_owned())
@@ -466,8 +477,9 @@ impl SocketClient {
         let Some(text) = self.try_next_text(wait).await else {
             return Read::Nothing;
         };
-        let event_prefix = format!("42{},", self.nsp);
-        let ack_prefix = format!("43{},", self.nsp);
+        let nsp = nsp_prefix(&self.nsp);
+        let event_prefix = format!("42{nsp}");
+        let ack_prefix = format!("43{nsp}");
         if let Some(rest) = text.strip_prefix(&event_prefix) {
             let args: Vec<Value> = serde_json::from_str(rest).expect("event JSON");
             let name = args[0].as_str().expect("event name").to_owned();
@@ -479,7 +491,7 @@ impl SocketClient {
             let id = rest[..split].parse().expect("ack id");
             let args: Vec<Value> = serde_json::from_str(&rest[split..]).expect("ack JSON");
             Read::Ack(id, args.into_iter().next().unwrap_or(Value::Null))
-        } else if text == format!("41{}", self.nsp) || text == format!("41{},", self.nsp) {
+        } else if text == format!("41{}", self.nsp) || text == format!("41{nsp}") {
             self.disconnected = true;
             Read::Other
         } else {
@@ -492,7 +504,8 @@ impl SocketClient {
         let id = self.next_ack;
         self.next_ack += 1;
         let packet = serde_json::json!([event, data]);
-        self.send(format!("42{},{id}{packet}", self.nsp)).await;
+        self.send(format!("42{}{id}{packet}", nsp_prefix(&self.nsp)))
+            .await;
         let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -510,7 +523,8 @@ impl SocketClient {
     /// Emits without asking for an ack.
     pub async fn emit(&mut self, event: &str, data: Value) {
         let packet = serde_json::json!([event, data]);
-        self.send(format!("42{},{packet}", self.nsp)).await;
+        self.send(format!("42{}{packet}", nsp_prefix(&self.nsp)))
+            .await;
     }
 
     /// The next `name` event's argument (other events stay queued).

@@ -467,9 +467,9 @@ impl Session {
         if !self.poll_pending || self.poll_final.is_some() {
             return None;
         }
-        let waited = self
-            .poll_since
-            .map_or(Duration::ZERO, |since| since.saturating_duration_since(probed_at));
+        let waited = self.poll_since.map_or(Duration::ZERO, |since| {
+            since.saturating_duration_since(probed_at)
+        });
         let ticks = waited.as_nanos() / PROBE_NOOP_DELAY.as_nanos() + 1;
         Some(probed_at + PROBE_NOOP_DELAY * u32::try_from(ticks).unwrap_or(u32::MAX))
     }
