@@ -908,6 +908,93 @@ fn ratio(ours: &Cell, peer: &Cell) -> String {
     }
 }
 
+/// The figures of issue 12's table, first in the results: what a chat server spends its
+/// time on.
+const HEADLINE: &[(&str, &str, &str)] = &[
+    (
+        "fanout-w8",
+        "cpu_us_per_delivery",
+        "fan-out to 1,000, 8 in flight: server CPU s per million deliveries",
+    ),
+    (
+        "fanout-w8",
+        "deliveries_per_s",
+        "fan-out to 1,000, 8 in flight: deliveries/s",
+    ),
+    (
+        "fanout-w32",
+        "cpu_us_per_delivery",
+        "fan-out to 1,000, 32 in flight: server CPU s per million deliveries",
+    ),
+    (
+        "fanout-w32",
+        "deliveries_per_s",
+        "fan-out to 1,000, 32 in flight: deliveries/s",
+    ),
+    (
+        "fanout-50",
+        "p99_ms",
+        "open loop, 50 broadcasts/s to 1,000: delivery p99 (ms)",
+    ),
+    (
+        "echo",
+        "acks_per_s",
+        "echo with ack, 100 connections, 64 B: acks/s",
+    ),
+    (
+        "idle-10k",
+        "rss_per_conn_kb",
+        "idle, 10,000 connections: RSS per connection (KiB)",
+    ),
+];
+
+/// The peers whose ratio to ours the tables show: all of them, when ours runs.
+fn ratio_peers<'a>(servers: &[&'a str]) -> Vec<&'a str> {
+    if servers.contains(&"ours") {
+        servers.iter().copied().filter(|s| *s != "ours").collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The header and rule of a table of `servers` and ours ÷ each peer; its column count.
+fn table_header(servers: &[&str]) -> (String, usize) {
+    let peers = ratio_peers(servers);
+    let mut header = String::from("| scenario / metric |");
+    let mut rule = String::from("|---|");
+    for s in servers {
+        let _ = write!(header, " {s} |");
+        rule.push_str("---:|");
+    }
+    for p in &peers {
+        let _ = write!(header, " ours/{p} |");
+        rule.push_str("---:|");
+    }
+    (format!("{header}\n{rule}"), servers.len() + peers.len())
+}
+
+/// One metric across `servers`, then ours ÷ each peer.
+fn table_line(results: &Results, servers: &[&str], row: &Row, label: &str) -> String {
+    let cells: Vec<Cell> = servers
+        .iter()
+        .map(|s| cell(results, s, row.scenario, row.key))
+        .collect();
+    let arrow = if row.higher_is_better { "↑" } else { "↓" };
+    let mut line = format!("| {label} {arrow} |");
+    for c in &cells {
+        let _ = write!(line, " {} |", fmt_cell(c));
+    }
+    let ours = cell(results, "ours", row.scenario, row.key);
+    for peer in ratio_peers(servers) {
+        let _ = write!(
+            line,
+            " {} |",
+            ratio(&ours, &cell(results, peer, row.scenario, row.key))
+        );
+    }
+    line
+}
+
 fn render(
     results: &Results,
     servers: &[&str],
@@ -943,22 +1030,25 @@ fn render(
         },
         elapsed.as_secs_f64()
     );
-    let peers: Vec<&str> = servers.iter().copied().filter(|s| *s != "ours").collect();
-    let has_ours = servers.contains(&"ours");
-    let mut header = String::from("| scenario / metric |");
-    let mut rule = String::from("|---|");
-    for s in servers {
-        let _ = write!(header, " {s} |");
-        rule.push_str("---:|");
-    }
-    if has_ours {
-        for p in &peers {
-            let _ = write!(header, " ours/{p} |");
-            rule.push_str("---:|");
+    let (header, width) = table_header(servers);
+    let headline: Vec<(&Row, &str)> = HEADLINE
+        .iter()
+        .filter(|(scenario, _, _)| scenarios.iter().any(|s| s == scenario))
+        .filter_map(|(scenario, key, label)| {
+            let row = ROWS
+                .iter()
+                .find(|r| r.scenario == *scenario && r.key == *key)?;
+            Some((row, *label))
+        })
+        .collect();
+    if !headline.is_empty() {
+        let _ = writeln!(md, "## Headline\n\n{header}");
+        for (row, label) in headline {
+            let _ = writeln!(md, "{}", table_line(results, servers, row, label));
         }
+        let _ = writeln!(md, "\n## All figures\n");
     }
-    let _ = writeln!(md, "{header}\n{rule}");
-    let width = servers.len() + if has_ours { peers.len() } else { 0 };
+    let _ = writeln!(md, "{header}");
     for scenario in scenarios {
         let _ = writeln!(
             md,
@@ -967,22 +1057,7 @@ fn render(
             "| ".repeat(width)
         );
         for r in ROWS.iter().filter(|r| r.scenario == scenario) {
-            let cells: Vec<Cell> = servers
-                .iter()
-                .map(|s| cell(results, s, scenario, r.key))
-                .collect();
-            let arrow = if r.higher_is_better { "↑" } else { "↓" };
-            let mut line = format!("| {} {arrow} |", r.label);
-            for c in &cells {
-                let _ = write!(line, " {} |", fmt_cell(c));
-            }
-            if has_ours {
-                let ours = &cells[0];
-                for (i, _) in peers.iter().enumerate() {
-                    let _ = write!(line, " {} |", ratio(ours, &cells[i + 1]));
-                }
-            }
-            let _ = writeln!(md, "{line}");
+            let _ = writeln!(md, "{}", table_line(results, servers, r, r.label));
         }
     }
     let _ = writeln!(
