@@ -448,15 +448,19 @@ async fn measure(shared: &Rc<Shared>, p: &Params, report: &mut Report) {
     report.window = window.end();
 }
 
-/// Which broadcasts every receiver has had, to free the emitter's window.
+/// Which broadcasts every receiver has had, to free the emitter's window and to check
+/// that each one reached everyone.
 struct Completion {
     receivers: usize,
     ring: RefCell<Vec<u32>>,
     window: Semaphore,
+    sent: Cell<u64>,
     completed: Cell<u64>,
 }
 
 const RING: usize = 4096;
+/// How long the broadcasts in flight at the end of a fan-out have to reach everyone.
+const COMPLETION_GRACE: Duration = Duration::from_secs(5);
 
 impl Completion {
     fn delivered(&self, seq: u64) {
@@ -530,6 +534,7 @@ async fn fanout(scenario: &str, p: &Params, window: Option<usize>) -> Value {
         receivers,
         ring: RefCell::new(vec![0; RING]),
         window: Semaphore::new(window.unwrap_or(0).min(RING / 2)),
+        sent: Cell::new(0),
         completed: Cell::new(0),
     });
     conns.sort_by_key(|(i, _)| *i);
@@ -560,20 +565,23 @@ async fn fanout(scenario: &str, p: &Params, window: Option<usize>) -> Value {
     let rate = p.rate;
     tokio::task::spawn_local(async move {
         let shared = me.shared.clone();
-        let mut seq = 0u64;
         let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.001)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        while !shared.stopped() {
-            // Either way the emitter keeps reading: its own `msg`s and the server's pings.
+        // After the window the emitter sends no more but keeps reading: its own `msg`s
+        // complete the broadcasts still in flight, and the server's pings want answers.
+        loop {
+            let sending = !shared.stopped();
             let go = tokio::select! {
-                permit = emitter_completion.window.acquire(), if window.is_some() => match permit {
-                    Ok(permit) => {
-                        permit.forget();
-                        true
+                permit = emitter_completion.window.acquire(), if sending && window.is_some() => {
+                    match permit {
+                        Ok(permit) => {
+                            permit.forget();
+                            true
+                        }
+                        Err(_) => return,
                     }
-                    Err(_) => return,
-                },
-                _ = ticker.tick(), if window.is_none() => true,
+                }
+                _ = ticker.tick(), if sending && window.is_none() => true,
                 frame = emitter.recv() => {
                     let stamp = match frame {
                         Ok(frame) => stamp_of(frame),
@@ -586,7 +594,8 @@ async fn fanout(scenario: &str, p: &Params, window: Option<usize>) -> Value {
             if !go || shared.stopped() {
                 continue;
             }
-            seq += 1;
+            let seq = emitter_completion.sent.get() + 1;
+            emitter_completion.sent.set(seq);
             let data = proto::stamp(seq, shared.now_us(), &pad);
             if let Err(e) = emitter.send_text(&proto::broadcast(None, &data)).await {
                 return shared.lost(e);
@@ -616,7 +625,19 @@ async fn fanout(scenario: &str, p: &Params, window: Option<usize>) -> Value {
         tokio::task::spawn_local(watch);
     }
     measure(&shared, p, &mut report).await;
-    completion.window.close();
+    // Every broadcast sent must reach every client; the last ones are still on their way.
+    let deadline = Instant::now() + COMPLETION_GRACE;
+    while completion.completed.get() < completion.sent.get() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (sent, completed) = (completion.sent.get(), completion.completed.get());
+    if completed < sent {
+        shared.error(format!(
+            "{} of {sent} broadcasts had not reached every client {} s after the window",
+            sent - completed,
+            COMPLETION_GRACE.as_secs()
+        ));
+    }
     let deliveries = shared.count.get() as f64;
     report.set("deliveries_per_s", deliveries / report.window.wall_s);
     report.set(
