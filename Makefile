@@ -44,11 +44,12 @@ clean:
 	$(CARGO) clean
 
 # Benchmarks side by side with the peers (bench/README.md): ours, Node socket.io,
-# socketioxide and a bare actix-ws floor, servers pinned to core 0 and the load generator
-# to core 1. `make bench` takes medians of 3 runs (~15 min) and writes bench/results/;
+# socketioxide and two bare floors (actix-ws, tokio-tungstenite), servers pinned to core 0
+# and the load generator to core 1. `make bench` takes medians of 3 runs (~25 min) and
+# writes bench/results/;
 # `make bench-smoke` (CI) runs every scenario once at tiny sizes. Neither is part of `test`.
 define BENCH_BUILD
-	$(CARGO) build --release -p loadgen --bin loadgen --example floor
+	$(CARGO) build --release -p loadgen --bin loadgen --example floor --example floor_tungstenite
 	$(CARGO) build --release -p actix-socketio --example bench_server
 	cd bench/socketioxide && CARGO_TARGET_DIR=target $(CARGO) build --release --locked
 	cd bench/node && $(NPM) ci --no-audit --no-fund

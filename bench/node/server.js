@@ -2,8 +2,9 @@
 // as the others:
 //   echo                    -> acks with the same arguments (and attachments);
 //   join <room>             -> joins the room, then acks;
-//   broadcast <room|null> d -> emits `msg` d to every other socket of the room, or of the
-//                              namespace when the room is null.
+//   broadcast <room|null> d -> emits `msg` d to every other socket of the room, or to
+//                              every socket of `/`, the sender included, when the room is
+//                              null.
 // Default engine (ws, no native add-ons), listen backlog 4096, TCP_NODELAY, ping 25 s / 20 s.
 //
 //   node bench/node/server.js 3103
@@ -34,7 +35,7 @@ io.on('connection', (socket) => {
     if (typeof ack === 'function') ack();
   });
   socket.on('broadcast', (room, data) => {
-    if (room === null || room === undefined) socket.broadcast.emit('msg', data);
+    if (room === null || room === undefined) io.emit('msg', data);
     else socket.to(room).emit('msg', data);
   });
 });

@@ -4,7 +4,7 @@
 //! - `echo`: acks with the same arguments (and attachments);
 //! - `join` `<room>`: joins the room, then acks;
 //! - `broadcast` `<room|null>` `<data>`: emits `msg` `<data>` to every other socket of the
-//!   room, or of the namespace when the room is null.
+//!   room, or to every socket of `/`, the sender included, when the room is null.
 //!
 //! One thread (a current-thread runtime), listen backlog 4096, TCP_NODELAY, ping 25 s / 20 s.
 //! Arguments are `rmpv::Value`, the generic type socketioxide recommends when data may be
@@ -33,10 +33,10 @@ async fn on_connect(socket: SocketRef) {
     );
     socket.on(
         "broadcast",
-        |socket: SocketRef, Data::<(Option<String>, Value)>((room, data))| async move {
+        |socket: SocketRef, io: SocketIo, Data::<(Option<String>, Value)>((room, data))| async move {
             let _ = match room {
                 Some(room) => socket.to(room).emit("msg", &data).await,
-                None => socket.broadcast().emit("msg", &data).await,
+                None => io.emit("msg", &data).await,
             };
         },
     );

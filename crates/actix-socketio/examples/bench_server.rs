@@ -4,7 +4,7 @@
 //! - `echo`: acks with the same arguments (and attachments);
 //! - `join` `<room>`: joins the room, then acks;
 //! - `broadcast` `<room|null>` `<data>`: emits `msg` `<data>` to every other socket of the
-//!   room, or of the namespace when the room is null.
+//!   room, or to every socket of `/`, the sender included, when the room is null.
 //!
 //! One worker, listen backlog 4096, TCP_NODELAY, Engine.IO defaults (ping 25 s / 20 s).
 //!
@@ -20,7 +20,8 @@ async fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(3001);
     let io = SocketIo::new(SocketIoConfig::default());
-    io.on_connect(|socket: Socket| async move {
+    let root = io.of("/");
+    io.on_connect(move |socket: Socket| {
         socket.on("echo", |event: Event| async move {
             let (_, payload, ack) = event.into_parts();
             let _ = ack.send_payload(payload);
@@ -32,18 +33,22 @@ async fn main() -> std::io::Result<()> {
                 let _ = ack.send(());
             },
         );
-        socket.on("broadcast", |socket: Socket, event: Event| async move {
-            let (_, mut payload, _) = event.into_parts();
-            if payload.args.is_empty() {
-                return;
+        let root = root.clone();
+        socket.on("broadcast", move |socket: Socket, event: Event| {
+            let root = root.clone();
+            async move {
+                let (_, mut payload, _) = event.into_parts();
+                if payload.args.is_empty() {
+                    return;
+                }
+                let room = payload.args.remove(0);
+                let _ = match room.as_str() {
+                    Some(room) => socket.to(room).emit_payload("msg", payload),
+                    None => root.emit_payload("msg", payload),
+                };
             }
-            let room = payload.args.remove(0);
-            let to = match room.as_str() {
-                Some(room) => socket.to(room),
-                None => socket.broadcast(),
-            };
-            let _ = to.emit_payload("msg", payload);
         });
+        async {}
     });
     actix_web::HttpServer::new(move || {
         let io = io.clone();

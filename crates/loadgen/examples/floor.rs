@@ -1,4 +1,5 @@
-//! The floor of the benchmark comparison: a bare actix-ws server that writes the same
+//! The actix-ws floor of the benchmark comparison (the tokio-tungstenite one is
+//! `floor_tungstenite.rs`): a bare actix-ws server that writes the same
 //! frames as a Socket.IO server for the suite's clients (Engine.IO open, CONNECT, acks,
 //! `msg` broadcasts, pings) with no Socket.IO machinery: no sessions, no packet codec, no
 //! JSON parsing, just string slicing and a room map on one thread. A broadcast pushes the
@@ -66,9 +67,7 @@ async fn connection(mut session: Session, mut frames: AggregatedMessageStream) {
     let id = HUB.with(|hub| {
         let mut hub = hub.borrow_mut();
         hub.next_id += 1;
-        let id = hub.next_id;
-        hub.conns.insert(id, outbox.clone());
-        id
+        hub.next_id
     });
     let open = format!(
         "0{{\"sid\":\"floor{id}\",\"upgrades\":[],\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}}"
@@ -89,7 +88,7 @@ async fn connection(mut session: Session, mut frames: AggregatedMessageStream) {
 
 async fn serve(
     id: u64,
-    outbox: &Outbox,
+    outbox: &Rc<Outbox>,
     session: &mut Session,
     frames: &mut AggregatedMessageStream,
 ) {
@@ -119,7 +118,7 @@ async fn serve(
         };
         let sent = match frame {
             Some(Ok(AggregatedMessage::Text(text))) => {
-                on_text(id, session, &text, &mut pending_binary).await
+                on_text(id, outbox, session, &text, &mut pending_binary).await
             }
             Some(Ok(AggregatedMessage::Binary(bytes))) => match pending_binary.take() {
                 Some(ack) => {
@@ -152,6 +151,7 @@ fn ack_id(s: &str) -> (Option<u64>, &str) {
 
 async fn on_text(
     id: u64,
+    outbox: &Rc<Outbox>,
     session: &mut Session,
     text: &str,
     pending_binary: &mut Option<u64>,
@@ -160,6 +160,8 @@ async fn on_text(
         return Ok(());
     }
     if text.starts_with("40") {
+        // In `/` from now on: a broadcast to everyone reaches it.
+        HUB.with(|hub| hub.borrow_mut().conns.insert(id, outbox.clone()));
         return session.text(format!("40{{\"sid\":\"floor-s{id}\"}}")).await;
     }
     if let Some(rest) = text.strip_prefix("451-") {
@@ -211,8 +213,9 @@ async fn on_text(
         HUB.with(|hub| {
             let hub = hub.borrow();
             match room {
+                // To every socket of `/`, the sender included.
                 None => {
-                    for (_, outbox) in hub.conns.iter().filter(|(c, _)| **c != id) {
+                    for outbox in hub.conns.values() {
                         outbox.push(frame.clone());
                     }
                 }

@@ -105,7 +105,8 @@ pub fn join(id: u64, room: &str) -> String {
     format!("42{id}[\"join\",\"{room}\"]")
 }
 
-/// `42["broadcast",<room or null>,"<data>"]`: `msg` to every other socket (of the room).
+/// `42["broadcast",<room or null>,"<data>"]`: `msg` to every other socket of the room, or
+/// to every socket of `/` (the sender included) when the room is null.
 pub fn broadcast(room: Option<&str>, data: &str) -> String {
     match room {
         Some(room) => format!("42[\"broadcast\",\"{room}\",\"{data}\"]"),
@@ -118,12 +119,25 @@ pub fn stamp(seq: u64, sent_us: u64, pad: &str) -> String {
     format!("{seq}:{sent_us}:{pad}")
 }
 
-/// Reads `(seq, sent_us)` back from a `msg`'s raw JSON data (`"12:3456:xx"`).
-pub fn parse_stamp(data: &str) -> Option<(u64, u64)> {
-    let s = data.strip_prefix('"')?;
-    let (seq, rest) = s.split_once(':')?;
-    let (sent, _) = rest.split_once(':')?;
-    Some((seq.parse().ok()?, sent.parse().ok()?))
+/// `(seq, sent_us)` of a whole `42["msg","<seq>:<sent_us>:…"]` text frame, read straight
+/// from its bytes: the fan-out receivers' path, which must cost less than the servers'.
+pub fn msg_stamp(frame: &[u8]) -> Option<(u64, u64)> {
+    let rest = frame.strip_prefix(b"42[\"msg\",\"")?;
+    let (seq, rest) = leading_number(rest)?;
+    let (sent, rest) = leading_number(rest.strip_prefix(b":")?)?;
+    rest.starts_with(b":").then_some((seq, sent))
+}
+
+/// The decimal number at the start of `b` (at most 19 digits), and the rest.
+fn leading_number(b: &[u8]) -> Option<(u64, &[u8])> {
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 19 {
+        return None;
+    }
+    let n = b[..digits]
+        .iter()
+        .fold(0u64, |n, c| n * 10 + u64::from(c - b'0'));
+    Some((n, &b[digits..]))
 }
 
 /// The `sid` of an Engine.IO open packet's JSON.
@@ -160,7 +174,13 @@ mod tests {
             classify("44{\"message\":\"no\"}"),
             Incoming::ConnectError("{\"message\":\"no\"}")
         );
-        assert_eq!(parse_stamp("\"1:2:ab\""), Some((1, 2)));
+        assert_eq!(
+            msg_stamp(b"42[\"msg\",\"17:123456:ab\"]"),
+            Some((17, 123456))
+        );
+        assert_eq!(msg_stamp(b"42[\"msg\",\"17:123456\"]"), None);
+        assert_eq!(msg_stamp(b"42[\"other\",\"1:2:ab\"]"), None);
+        assert_eq!(msg_stamp(b"42[\"msg\",\":2:ab\"]"), None);
         assert_eq!(open_sid("{\"sid\":\"abc\",\"upgrades\":[]}"), Some("abc"));
     }
 

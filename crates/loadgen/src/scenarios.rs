@@ -15,7 +15,6 @@ use futures_util::stream::{self, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Semaphore};
-use tokio_tungstenite::tungstenite::Bytes;
 
 use crate::polling::{self, PollingSession};
 use crate::proto::{self, Incoming};
@@ -27,6 +26,8 @@ pub const ALL: &[&str] = &[
     "idle-10k",
     "idle-19k5",
     "echo",
+    "fanout-w8",
+    "fanout-w32",
     "fanout-sat",
     "fanout-50",
     "rooms",
@@ -48,7 +49,7 @@ pub struct Params {
     /// Broadcasts per second (fanout-50) or messages per client per second (rooms).
     pub rate: f64,
     pub room_size: usize,
-    /// Broadcasts in flight at saturation (fanout-sat).
+    /// Broadcasts in flight in a closed-loop fan-out (fanout-w8, fanout-w32, fanout-sat).
     pub window: usize,
     /// Handshakes in flight while connecting.
     pub connect_concurrency: usize,
@@ -78,7 +79,14 @@ impl Params {
                 };
                 p.duration = Duration::from_secs(2);
             }
-            "fanout-sat" | "fanout-50" => p.conns = 1_000,
+            "fanout-w8" | "fanout-w32" | "fanout-sat" | "fanout-50" => {
+                p.conns = 1_000;
+                p.window = match scenario {
+                    "fanout-w8" => 8,
+                    "fanout-w32" => 32,
+                    _ => 64,
+                };
+            }
             "rooms" => {
                 p.conns = 10_000;
                 p.rate = 1.0;
@@ -145,8 +153,12 @@ impl Shared {
 
     /// Records one ack or delivery sent at `sent_us`, if it belongs to the window.
     fn record(&self, sent_us: u64) {
+        self.record_at(sent_us, self.now_us());
+    }
+
+    /// Records one delivery sent at `sent_us` and received at `now` (µs since `base`).
+    fn record_at(&self, sent_us: u64, now: u64) {
         if self.measuring() && sent_us >= self.measure_start_us.get() {
-            let now = self.now_us();
             self.hist
                 .borrow_mut()
                 .saturating_record(now.saturating_sub(sent_us).max(1));
@@ -181,6 +193,10 @@ impl Shared {
 
 /// Other work taking this share of a core during a window gets a note.
 const BUSY_MACHINE: f64 = 0.15;
+
+/// The load generator's CPU time at this share of the window's wall time means its own
+/// core was (nearly) full: the figure may be the load generator's limit, not the server's.
+pub const LOADGEN_SATURATED: f64 = 0.85;
 
 /// The report of one scenario run.
 struct Report {
@@ -220,16 +236,17 @@ impl Report {
         self.set("server_cpu_pct", 100.0 * w.server_cpu_share());
         self.set("server_rss_mb", w.server_rss_kb as f64 / 1024.0);
         self.set("background_cpu_pct", 100.0 * w.background_cpu_share());
+        self.set("loadgen_cpu_pct", 100.0 * w.loadgen_cpu_share());
         if w.background_cpu_share() >= BUSY_MACHINE {
             self.notes.push(format!(
                 "other work on the machine took {:.0}% of a core during the window",
                 100.0 * w.background_cpu_share()
             ));
         }
-        let saturated = w.loadgen_cpu_share() >= 0.9;
+        let saturated = w.loadgen_cpu_share() >= LOADGEN_SATURATED;
         if saturated {
             self.notes.push(format!(
-                "load generator saturated its core ({:.0}% CPU)",
+                "load generator near its core's limit ({:.0}% CPU)",
                 100.0 * w.loadgen_cpu_share()
             ));
         }
@@ -265,7 +282,9 @@ pub fn run(scenario: &str, params: &Params) -> Value {
         match scenario {
             "idle-10k" | "idle-19k5" | "idle" => idle(scenario, params).await,
             "echo" => echo(params).await,
-            "fanout-sat" => fanout(scenario, params, Some(params.window)).await,
+            "fanout-w8" | "fanout-w32" | "fanout-sat" => {
+                fanout(scenario, params, Some(params.window)).await
+            }
             "fanout-50" => fanout(scenario, params, None).await,
             "rooms" => rooms(params).await,
             "polling" => polling_echo(params).await,
@@ -367,9 +386,9 @@ async fn idle(scenario: &str, p: &Params) -> Value {
     );
     report.set("idle_cpu_pct", 100.0 * report.window.server_cpu_share());
     // The connect phase is the busy one for the load generator.
-    if connecting.loadgen_cpu_share() >= 0.9 {
+    if connecting.loadgen_cpu_share() >= LOADGEN_SATURATED {
         report.notes.push(format!(
-            "load generator saturated its core while connecting ({:.0}% CPU)",
+            "load generator near its core's limit while connecting ({:.0}% CPU)",
             100.0 * connecting.loadgen_cpu_share()
         ));
     }
@@ -399,7 +418,8 @@ async fn echo(p: &Params) -> Value {
             while !shared.stopped() {
                 id += 1;
                 let sent = shared.now_us();
-                let call = conn.call(id, proto::echo(id, &pad));
+                let frame = proto::echo(id, &pad);
+                let call = conn.call(id, &frame);
                 match tokio::time::timeout(Duration::from_secs(10), call).await {
                     Ok(Ok(())) => shared.record(sent),
                     Ok(Err(e)) => return shared.lost(e),
@@ -428,15 +448,19 @@ async fn measure(shared: &Rc<Shared>, p: &Params, report: &mut Report) {
     report.window = window.end();
 }
 
-/// Which broadcasts every receiver has had, to free the emitter's window.
+/// Which broadcasts every receiver has had, to free the emitter's window and to check
+/// that each one reached everyone.
 struct Completion {
     receivers: usize,
     ring: RefCell<Vec<u32>>,
     window: Semaphore,
+    sent: Cell<u64>,
     completed: Cell<u64>,
 }
 
 const RING: usize = 4096;
+/// How long the broadcasts in flight at the end of a fan-out have to reach everyone.
+const COMPLETION_GRACE: Duration = Duration::from_secs(5);
 
 impl Completion {
     fn delivered(&self, seq: u64) {
@@ -451,102 +475,129 @@ impl Completion {
     }
 }
 
-/// Fan-out: one emitter broadcasts `msg` to every receiver; either as fast as the server
-/// delivers (`window` broadcasts in flight, each freed when all receivers have it), or at
-/// `p.rate` broadcasts per second.
+/// One fan-out receiver's view: broadcasts arrive in order, each once.
+struct Receiver {
+    shared: Rc<Shared>,
+    completion: Rc<Completion>,
+    last: u64,
+}
+
+impl Receiver {
+    /// Counts a `msg` (`stamp` read from its frame) received at `at`.
+    fn on_msg(&mut self, stamp: Option<(u64, u64)>, at: Instant) {
+        let Some((seq, sent)) = stamp else {
+            return;
+        };
+        let shared = &self.shared;
+        shared.record_at(
+            sent,
+            at.saturating_duration_since(shared.base).as_micros() as u64,
+        );
+        if seq != self.last + 1 && !shared.stopped() {
+            shared.error(format!("broadcast gap: {} then {seq}", self.last));
+        }
+        self.last = seq;
+        self.completion.delivered(seq);
+    }
+}
+
+/// The `msg` stamp of a frame, if it is one.
+fn stamp_of(frame: Frame<'_>) -> Option<(u64, u64)> {
+    match frame {
+        Frame::Text(t) => proto::msg_stamp(t),
+        Frame::Binary(_) => None,
+    }
+}
+
+/// Fan-out: `p.conns` clients in `/`; one of them emits `broadcast` and the server emits
+/// `msg` to every socket of `/`, the emitter included. Either closed loop (`window`
+/// broadcasts in flight, a new one only when an earlier one reached every client) or open
+/// loop at `p.rate` broadcasts per second.
 async fn fanout(scenario: &str, p: &Params, window: Option<usize>) -> Value {
     let shared = Shared::new();
     let mut report = Report::new(scenario);
     let server = p.server;
-    let receivers = p.conns;
-    let completion = Rc::new(Completion {
-        receivers,
-        ring: RefCell::new(vec![0; RING]),
-        window: Semaphore::new(window.unwrap_or(0).min(RING / 2)),
-        completed: Cell::new(0),
-    });
     let mut conns = Vec::new();
     ramp(
         &shared,
-        receivers + 1,
+        p.conns.max(1),
         p.connect_concurrency,
         |i| WsConn::connect(server, i),
         |i, c| conns.push((i, c)),
     )
     .await;
+    if conns.len() < p.conns {
+        shared.error(format!("only {} of {} clients", conns.len(), p.conns));
+    }
+    let receivers = conns.len();
+    let completion = Rc::new(Completion {
+        receivers,
+        ring: RefCell::new(vec![0; RING]),
+        window: Semaphore::new(window.unwrap_or(0).min(RING / 2)),
+        sent: Cell::new(0),
+        completed: Cell::new(0),
+    });
     conns.sort_by_key(|(i, _)| *i);
     let Some((_, mut emitter)) = conns.pop() else {
         shared.error("no connection");
         return report.finish(&shared, 0);
     };
-    if conns.len() < receivers {
-        shared.error(format!("only {} of {receivers} receivers", conns.len()));
-    }
+    let receiver = || Receiver {
+        shared: shared.clone(),
+        completion: completion.clone(),
+        last: 0,
+    };
     for (_, mut conn) in conns {
-        let shared = shared.clone();
-        let completion = completion.clone();
+        let mut me = receiver();
         tokio::task::spawn_local(async move {
-            let mut last = 0u64;
             loop {
-                let frame = match conn.recv().await {
-                    Ok(Frame::Text(t)) => t,
-                    Ok(Frame::Binary(_)) => continue,
-                    Err(e) => return shared.lost(e),
+                let stamp = match conn.recv().await {
+                    Ok(frame) => stamp_of(frame),
+                    Err(e) => return me.shared.lost(e),
                 };
-                if let Incoming::Msg(data) = proto::classify(&frame) {
-                    let Some((seq, sent)) = proto::parse_stamp(data) else {
-                        continue;
-                    };
-                    shared.record(sent);
-                    if seq != last + 1 && !shared.stopped() {
-                        shared.error(format!("broadcast gap: {last} then {seq}"));
-                    }
-                    last = seq;
-                    completion.delivered(seq);
-                }
+                me.on_msg(stamp, conn.read_at());
             }
         });
     }
     let pad = proto::padding(p.payload);
-    let emitter_shared = shared.clone();
+    let mut me = receiver();
     let emitter_completion = completion.clone();
     let rate = p.rate;
     tokio::task::spawn_local(async move {
-        let shared = emitter_shared;
-        let mut seq = 0u64;
+        let shared = me.shared.clone();
         let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.001)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        while !shared.stopped() {
-            // Either way the emitter keeps reading, to answer the server's pings.
-            let go = if window.is_some() {
-                tokio::select! {
-                    permit = emitter_completion.window.acquire() => match permit {
+        // After the window the emitter sends no more but keeps reading: its own `msg`s
+        // complete the broadcasts still in flight, and the server's pings want answers.
+        loop {
+            let sending = !shared.stopped();
+            let go = tokio::select! {
+                permit = emitter_completion.window.acquire(), if sending && window.is_some() => {
+                    match permit {
                         Ok(permit) => {
                             permit.forget();
                             true
                         }
                         Err(_) => return,
-                    },
-                    frame = emitter.recv() => match frame {
-                        Ok(_) => false,
-                        Err(e) => return shared.lost(e),
-                    },
+                    }
                 }
-            } else {
-                tokio::select! {
-                    _ = ticker.tick() => true,
-                    frame = emitter.recv() => match frame {
-                        Ok(_) => false,
+                _ = ticker.tick(), if sending && window.is_none() => true,
+                frame = emitter.recv() => {
+                    let stamp = match frame {
+                        Ok(frame) => stamp_of(frame),
                         Err(e) => return shared.lost(e),
-                    },
+                    };
+                    me.on_msg(stamp, emitter.read_at());
+                    false
                 }
             };
             if !go || shared.stopped() {
                 continue;
             }
-            seq += 1;
+            let seq = emitter_completion.sent.get() + 1;
+            emitter_completion.sent.set(seq);
             let data = proto::stamp(seq, shared.now_us(), &pad);
-            if let Err(e) = emitter.send_text(proto::broadcast(None, &data)).await {
+            if let Err(e) = emitter.send_text(&proto::broadcast(None, &data)).await {
                 return shared.lost(e);
             }
         }
@@ -574,7 +625,19 @@ async fn fanout(scenario: &str, p: &Params, window: Option<usize>) -> Value {
         tokio::task::spawn_local(watch);
     }
     measure(&shared, p, &mut report).await;
-    completion.window.close();
+    // Every broadcast sent must reach every client; the last ones are still on their way.
+    let deadline = Instant::now() + COMPLETION_GRACE;
+    while completion.completed.get() < completion.sent.get() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (sent, completed) = (completion.sent.get(), completion.completed.get());
+    if completed < sent {
+        shared.error(format!(
+            "{} of {sent} broadcasts had not reached every client {} s after the window",
+            sent - completed,
+            COMPLETION_GRACE.as_secs()
+        ));
+    }
     let deliveries = shared.count.get() as f64;
     report.set("deliveries_per_s", deliveries / report.window.wall_s);
     report.set(
@@ -607,7 +670,7 @@ async fn rooms(p: &Params) -> Value {
         p.connect_concurrency,
         |i| async move {
             let mut conn = WsConn::connect(server, i).await?;
-            conn.call(1, proto::join(1, &format!("r{}", i / room_size)))
+            conn.call(1, &proto::join(1, &format!("r{}", i / room_size)))
                 .await?;
             Ok(conn)
         },
@@ -639,20 +702,19 @@ async fn rooms(p: &Params) -> Value {
                         }
                         seq += 1;
                         let data = proto::stamp(seq, shared.now_us(), &pad);
-                        if let Err(e) = conn.send_text(proto::broadcast(Some(&room), &data)).await {
+                        if let Err(e) = conn.send_text(&proto::broadcast(Some(&room), &data)).await {
                             return shared.lost(e);
                         }
                     }
-                    frame = conn.recv() => match frame {
-                        Ok(Frame::Text(t)) => {
-                            if let Incoming::Msg(data) = proto::classify(&t) {
-                                if let Some((_, sent)) = proto::parse_stamp(data) {
-                                    shared.record(sent);
-                                }
-                            }
+                    frame = conn.recv() => {
+                        let stamp = match frame {
+                            Ok(frame) => stamp_of(frame),
+                            Err(e) => return shared.lost(e),
+                        };
+                        if let Some((_, sent)) = stamp {
+                            let at = conn.read_at().saturating_duration_since(shared.base);
+                            shared.record_at(sent, at.as_micros() as u64);
                         }
-                        Ok(Frame::Binary(_)) => {}
-                        Err(e) => return shared.lost(e),
                     }
                 }
             }
@@ -785,7 +847,7 @@ async fn binary(p: &Params) -> Value {
         |_, c| conns.push(c),
     )
     .await;
-    let attachment = Bytes::from((0..p.payload).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    let attachment: Rc<[u8]> = (0..p.payload).map(|i| (i % 251) as u8).collect();
     let size = p.payload;
     for mut conn in conns {
         let shared = shared.clone();
@@ -796,13 +858,13 @@ async fn binary(p: &Params) -> Value {
                 id += 1;
                 let sent = shared.now_us();
                 let call = async {
-                    conn.send_text(proto::binary_echo(id)).await?;
-                    conn.send_binary(attachment.clone()).await?;
+                    conn.send_text(&proto::binary_echo(id)).await?;
+                    conn.send_binary(&attachment).await?;
                     loop {
-                        let Frame::Text(t) = conn.recv().await? else {
+                        let Some(t) = conn.recv().await?.text() else {
                             continue;
                         };
-                        if let Incoming::BinaryAck(got, n) = proto::classify(&t) {
+                        if let Incoming::BinaryAck(got, n) = proto::classify(t) {
                             let mut bytes = 0;
                             for _ in 0..n {
                                 if let Frame::Binary(b) = conn.recv().await? {

@@ -273,13 +273,13 @@ async fn one_cycle(addr: SocketAddr, index: usize, client: u64, cycle: u64) -> R
 /// then drops the TCP connection without a close frame.
 async fn ws_cycle(addr: SocketAddr, index: usize, room: &str, last: &str) -> Result<(), String> {
     let mut ws = WsConn::connect(addr, index).await?;
-    ws.call(1, proto::join(1, room)).await?;
+    ws.call(1, &proto::join(1, room)).await?;
     for id in 2..2 + ECHOES {
-        ws.call(id, proto::echo(id, "soak")).await?;
+        ws.call(id, &proto::echo(id, "soak")).await?;
     }
-    ws.send_text(proto::broadcast(Some(room), "hello")).await?;
-    ws.call(9, format!("429[\"leave\",\"{room}\"]")).await?;
-    ws.send_text(last.to_owned()).await?;
+    ws.send_text(&proto::broadcast(Some(room), "hello")).await?;
+    ws.call(9, &format!("429[\"leave\",\"{room}\"]")).await?;
+    ws.send_text(last).await?;
     Ok(())
 }
 

@@ -22,12 +22,12 @@ struct Server {
     port: u16,
     /// The command, without the port (appended last).
     cmd: Vec<String>,
-    /// Scenarios it cannot run (the floor has no long-polling).
+    /// Scenarios it cannot run (the floors have no long-polling).
     skips: &'static [&'static str],
 }
 
 /// The order of the table's columns: ours first, then the peers.
-const SERVERS: &[&str] = &["ours", "socketioxide", "node", "floor"];
+const SERVERS: &[&str] = &["ours", "socketioxide", "node", "actix-ws-floor", "tt-floor"];
 
 fn servers(root: &Path, exe_dir: &Path) -> Vec<Server> {
     let path = |p: PathBuf| p.to_string_lossy().into_owned();
@@ -53,9 +53,15 @@ fn servers(root: &Path, exe_dir: &Path) -> Vec<Server> {
             skips: &[],
         },
         Server {
-            name: "floor",
+            name: "actix-ws-floor",
             port: 3104,
             cmd: vec![path(exe_dir.join("examples/floor"))],
+            skips: &["polling"],
+        },
+        Server {
+            name: "tt-floor",
+            port: 3105,
+            cmd: vec![path(exe_dir.join("examples/floor_tungstenite"))],
             skips: &["polling"],
         },
     ]
@@ -87,7 +93,9 @@ fn scenario_args(profile: &Profile, scenario: &str) -> Vec<String> {
             "idle-10k" => vec![("conns", "50".into())],
             "idle-19k5" => vec![("conns", "100".into())],
             "echo" => vec![("conns", "10".into())],
-            "fanout-sat" | "fanout-50" => vec![("conns", "50".into())],
+            "fanout-w8" | "fanout-w32" | "fanout-sat" | "fanout-50" => {
+                vec![("conns", "50".into())]
+            }
             "rooms" => vec![("conns", "50".into()), ("rate", "10".into())],
             "polling" => vec![("conns", "20".into())],
             "binary" => vec![("conns", "4".into())],
@@ -158,17 +166,71 @@ const ROWS: &[Row] = &[
     row("echo", "p50_ms", "latency p50 (ms)", false),
     row("echo", "p99_ms", "latency p99 (ms)", false),
     row("echo", "p999_ms", "latency p99.9 (ms)", false),
-    row("fanout-sat", "deliveries_per_s", "deliveries/s", true),
     row(
-        "fanout-sat",
+        "echo",
+        "loadgen_cpu_pct",
+        "load generator CPU (% of its core)",
+        false,
+    ),
+    row(
+        "fanout-w8",
         "cpu_us_per_delivery",
-        "server CPU per delivery (µs)",
+        "server CPU s per million deliveries",
+        false,
+    ),
+    row("fanout-w8", "deliveries_per_s", "deliveries/s", true),
+    row("fanout-w8", "p50_ms", "latency p50 (ms)", false),
+    row("fanout-w8", "p99_ms", "latency p99 (ms)", false),
+    row(
+        "fanout-w8",
+        "server_cpu_pct",
+        "server CPU (% of a core)",
+        false,
+    ),
+    row(
+        "fanout-w8",
+        "loadgen_cpu_pct",
+        "load generator CPU (% of its core)",
+        false,
+    ),
+    row(
+        "fanout-w32",
+        "cpu_us_per_delivery",
+        "server CPU s per million deliveries",
+        false,
+    ),
+    row("fanout-w32", "deliveries_per_s", "deliveries/s", true),
+    row("fanout-w32", "p50_ms", "latency p50 (ms)", false),
+    row("fanout-w32", "p99_ms", "latency p99 (ms)", false),
+    row(
+        "fanout-w32",
+        "server_cpu_pct",
+        "server CPU (% of a core)",
+        false,
+    ),
+    row(
+        "fanout-w32",
+        "loadgen_cpu_pct",
+        "load generator CPU (% of its core)",
         false,
     ),
     row(
         "fanout-sat",
+        "cpu_us_per_delivery",
+        "server CPU s per million deliveries",
+        false,
+    ),
+    row("fanout-sat", "deliveries_per_s", "deliveries/s", true),
+    row(
+        "fanout-sat",
         "p99_ms",
         "latency p99 at saturation (ms)",
+        false,
+    ),
+    row(
+        "fanout-sat",
+        "loadgen_cpu_pct",
+        "load generator CPU (% of its core)",
         false,
     ),
     row("fanout-50", "p50_ms", "latency p50 (ms)", false),
@@ -195,9 +257,21 @@ const ROWS: &[Row] = &[
     ),
     row("polling", "p50_ms", "latency p50 (ms)", false),
     row("polling", "p99_ms", "latency p99 (ms)", false),
+    row(
+        "polling",
+        "loadgen_cpu_pct",
+        "load generator CPU (% of its core)",
+        false,
+    ),
     row("binary", "mb_per_s", "attachment MB/s echoed", true),
     row("binary", "cpu_ms_per_mb", "server CPU per MB (ms)", false),
     row("binary", "p99_ms", "latency p99 (ms)", false),
+    row(
+        "binary",
+        "loadgen_cpu_pct",
+        "load generator CPU (% of its core)",
+        false,
+    ),
 ];
 
 fn scenario_title(scenario: &str) -> &'static str {
@@ -205,8 +279,16 @@ fn scenario_title(scenario: &str) -> &'static str {
         "idle-10k" => "idle, 10,000 connections",
         "idle-19k5" => "idle, 19,500 connections",
         "echo" => "echo with ack, 100 connections, 64 B",
-        "fanout-sat" => "fan-out, 1 emitter → 1,000 receivers, at saturation",
-        "fanout-50" => "fan-out, 1 emitter → 1,000 receivers, 50 broadcasts/s",
+        "fanout-w8" => {
+            "fan-out to all 1,000 clients of `/` (sender included), closed loop, 8 broadcasts in flight"
+        }
+        "fanout-w32" => {
+            "fan-out to all 1,000 clients of `/` (sender included), closed loop, 32 broadcasts in flight"
+        }
+        "fanout-sat" => {
+            "fan-out to all 1,000 clients of `/` (sender included), closed loop, 64 in flight (saturation)"
+        }
+        "fanout-50" => "fan-out to all 1,000 clients of `/` (sender included), 50 broadcasts/s",
         "rooms" => "room chat, 10,000 clients in rooms of 10, 1 msg/s each",
         "polling" => "polling-only clients, 1,000, echo with ack, 64 B",
         "binary" => "binary, 10 connections, 64 KiB attachment echo",
@@ -557,8 +639,11 @@ fn summary(report: &Value) -> String {
     if errors > 0 {
         parts.push(format!("errors={errors}"));
     }
+    if let Some(v) = get("loadgen_cpu_pct") {
+        parts.push(format!("loadgen_cpu={v:.0}%"));
+    }
     if report["loadgen_saturated"].as_bool() == Some(true) {
-        parts.push("loadgen-saturated".into());
+        parts.push("LOADGEN-BOUND".into());
     }
     parts.join(" ")
 }
@@ -823,6 +908,93 @@ fn ratio(ours: &Cell, peer: &Cell) -> String {
     }
 }
 
+/// The figures of issue 12's table, first in the results: what a chat server spends its
+/// time on.
+const HEADLINE: &[(&str, &str, &str)] = &[
+    (
+        "fanout-w8",
+        "cpu_us_per_delivery",
+        "fan-out to 1,000, 8 in flight: server CPU s per million deliveries",
+    ),
+    (
+        "fanout-w8",
+        "deliveries_per_s",
+        "fan-out to 1,000, 8 in flight: deliveries/s",
+    ),
+    (
+        "fanout-w32",
+        "cpu_us_per_delivery",
+        "fan-out to 1,000, 32 in flight: server CPU s per million deliveries",
+    ),
+    (
+        "fanout-w32",
+        "deliveries_per_s",
+        "fan-out to 1,000, 32 in flight: deliveries/s",
+    ),
+    (
+        "fanout-50",
+        "p99_ms",
+        "open loop, 50 broadcasts/s to 1,000: delivery p99 (ms)",
+    ),
+    (
+        "echo",
+        "acks_per_s",
+        "echo with ack, 100 connections, 64 B: acks/s",
+    ),
+    (
+        "idle-10k",
+        "rss_per_conn_kb",
+        "idle, 10,000 connections: RSS per connection (KiB)",
+    ),
+];
+
+/// The peers whose ratio to ours the tables show: all of them, when ours runs.
+fn ratio_peers<'a>(servers: &[&'a str]) -> Vec<&'a str> {
+    if servers.contains(&"ours") {
+        servers.iter().copied().filter(|s| *s != "ours").collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The header and rule of a table of `servers` and ours ÷ each peer; its column count.
+fn table_header(servers: &[&str]) -> (String, usize) {
+    let peers = ratio_peers(servers);
+    let mut header = String::from("| scenario / metric |");
+    let mut rule = String::from("|---|");
+    for s in servers {
+        let _ = write!(header, " {s} |");
+        rule.push_str("---:|");
+    }
+    for p in &peers {
+        let _ = write!(header, " ours/{p} |");
+        rule.push_str("---:|");
+    }
+    (format!("{header}\n{rule}"), servers.len() + peers.len())
+}
+
+/// One metric across `servers`, then ours ÷ each peer.
+fn table_line(results: &Results, servers: &[&str], row: &Row, label: &str) -> String {
+    let cells: Vec<Cell> = servers
+        .iter()
+        .map(|s| cell(results, s, row.scenario, row.key))
+        .collect();
+    let arrow = if row.higher_is_better { "↑" } else { "↓" };
+    let mut line = format!("| {label} {arrow} |");
+    for c in &cells {
+        let _ = write!(line, " {} |", fmt_cell(c));
+    }
+    let ours = cell(results, "ours", row.scenario, row.key);
+    for peer in ratio_peers(servers) {
+        let _ = write!(
+            line,
+            " {} |",
+            ratio(&ours, &cell(results, peer, row.scenario, row.key))
+        );
+    }
+    line
+}
+
 fn render(
     results: &Results,
     servers: &[&str],
@@ -858,22 +1030,25 @@ fn render(
         },
         elapsed.as_secs_f64()
     );
-    let peers: Vec<&str> = servers.iter().copied().filter(|s| *s != "ours").collect();
-    let has_ours = servers.contains(&"ours");
-    let mut header = String::from("| scenario / metric |");
-    let mut rule = String::from("|---|");
-    for s in servers {
-        let _ = write!(header, " {s} |");
-        rule.push_str("---:|");
-    }
-    if has_ours {
-        for p in &peers {
-            let _ = write!(header, " ours/{p} |");
-            rule.push_str("---:|");
+    let (header, width) = table_header(servers);
+    let headline: Vec<(&Row, &str)> = HEADLINE
+        .iter()
+        .filter(|(scenario, _, _)| scenarios.iter().any(|s| s == scenario))
+        .filter_map(|(scenario, key, label)| {
+            let row = ROWS
+                .iter()
+                .find(|r| r.scenario == *scenario && r.key == *key)?;
+            Some((row, *label))
+        })
+        .collect();
+    if !headline.is_empty() {
+        let _ = writeln!(md, "## Headline\n\n{header}");
+        for (row, label) in headline {
+            let _ = writeln!(md, "{}", table_line(results, servers, row, label));
         }
+        let _ = writeln!(md, "\n## All figures\n");
     }
-    let _ = writeln!(md, "{header}\n{rule}");
-    let width = servers.len() + if has_ours { peers.len() } else { 0 };
+    let _ = writeln!(md, "{header}");
     for scenario in scenarios {
         let _ = writeln!(
             md,
@@ -882,146 +1057,198 @@ fn render(
             "| ".repeat(width)
         );
         for r in ROWS.iter().filter(|r| r.scenario == scenario) {
-            let cells: Vec<Cell> = servers
-                .iter()
-                .map(|s| cell(results, s, scenario, r.key))
-                .collect();
-            let arrow = if r.higher_is_better { "↑" } else { "↓" };
-            let mut line = format!("| {} {arrow} |", r.label);
-            for c in &cells {
-                let _ = write!(line, " {} |", fmt_cell(c));
-            }
-            if has_ours {
-                let ours = &cells[0];
-                for (i, _) in peers.iter().enumerate() {
-                    let _ = write!(line, " {} |", ratio(ours, &cells[i + 1]));
-                }
-            }
-            let _ = writeln!(md, "{line}");
+            let _ = writeln!(md, "{}", table_line(results, servers, r, r.label));
         }
     }
     let _ = writeln!(
         md,
         "\n↑ higher is better, ↓ lower is better; ratios are ours ÷ peer. \
          `~` spread (max − min) / median > 10% across runs (noisy); \
-         `†` the load generator saturated its core in a run (its CPU time ≥ 90% of wall time), \
-         so the figure may be the load generator's limit rather than the server's; \
+         `†` the load generator used ≥ 85% of its core in a run (its CPU time over the \
+         window's wall time), so the figure may be the load generator's limit rather than \
+         the server's; \
          `‡` other work on the machine took > 15% of a core during a run (after up to two \
          retries); \
-         `!` errors or a failed run (see below); — not applicable (the floor has no polling).\n"
+         `!` errors or a failed run (see below); — not applicable (the floors have no polling). \
+         Server CPU s per million deliveries is the server process's utime + stime over the \
+         window (`/proc/<pid>/stat`) divided by the deliveries in it.\n"
     );
     render_targets(&mut md, results);
     render_notes(&mut md, results, servers, scenarios);
     md
 }
 
-fn median_of(results: &Results, server: &str, scenario: &str, key: &str) -> Option<f64> {
-    cell(results, server, scenario, key).median
+/// A figure of the results: (server, scenario, metric key).
+type Figure = (&'static str, &'static str, &'static str);
+
+/// A target on the ratio of two figures: `ratio ≤ limit` (or `≥` when `at_least`).
+struct RatioTarget {
+    name: &'static str,
+    ours: Figure,
+    peer: Figure,
+    limit: f64,
+    at_least: bool,
 }
 
-/// The issue's targets, met or missed, with the numbers.
+const fn target(
+    name: &'static str,
+    ours: Figure,
+    peer: Figure,
+    limit: f64,
+    at_least: bool,
+) -> RatioTarget {
+    RatioTarget {
+        name,
+        ours,
+        peer,
+        limit,
+        at_least,
+    }
+}
+
+/// Issue 12's targets (fan-out window 8, open loop, echo, idle at 10k), then the earlier
+/// ones.
+const RATIO_TARGETS: &[RatioTarget] = &[
+    target(
+        "fan-out window 8: server CPU per delivery ≤ 0.7× socketioxide",
+        ("ours", "fanout-w8", "cpu_us_per_delivery"),
+        ("socketioxide", "fanout-w8", "cpu_us_per_delivery"),
+        0.7,
+        false,
+    ),
+    target(
+        "fan-out window 8: deliveries/s ≥ 1.4× socketioxide",
+        ("ours", "fanout-w8", "deliveries_per_s"),
+        ("socketioxide", "fanout-w8", "deliveries_per_s"),
+        1.4,
+        true,
+    ),
+    target(
+        "fan-out 50/s: p99 ≤ socketioxide",
+        ("ours", "fanout-50", "p99_ms"),
+        ("socketioxide", "fanout-50", "p99_ms"),
+        1.0,
+        false,
+    ),
+    target(
+        "echo acks/s ≥ 1.25× socketioxide (where the load generator is not the limit)",
+        ("ours", "echo", "acks_per_s"),
+        ("socketioxide", "echo", "acks_per_s"),
+        1.25,
+        true,
+    ),
+    target(
+        "idle RSS/conn ≤ Node (10k conns)",
+        ("ours", "idle-10k", "rss_per_conn_kb"),
+        ("node", "idle-10k", "rss_per_conn_kb"),
+        1.0,
+        false,
+    ),
+    target(
+        "idle RSS/conn ≤ 0.5× socketioxide (10k conns)",
+        ("ours", "idle-10k", "rss_per_conn_kb"),
+        ("socketioxide", "idle-10k", "rss_per_conn_kb"),
+        0.5,
+        false,
+    ),
+    target(
+        "idle RSS/conn ≤ 0.4× socketioxide (19.5k conns)",
+        ("ours", "idle-19k5", "rss_per_conn_kb"),
+        ("socketioxide", "idle-19k5", "rss_per_conn_kb"),
+        0.4,
+        false,
+    ),
+    target(
+        "idle RSS/conn ≤ 0.7× Node (19.5k conns)",
+        ("ours", "idle-19k5", "rss_per_conn_kb"),
+        ("node", "idle-19k5", "rss_per_conn_kb"),
+        0.7,
+        false,
+    ),
+    target(
+        "echo CPU per ack ≤ 0.75× socketioxide",
+        ("ours", "echo", "cpu_us_per_ack"),
+        ("socketioxide", "echo", "cpu_us_per_ack"),
+        0.75,
+        false,
+    ),
+    target(
+        "fan-out at saturation: deliveries/s ≥ 1.4× socketioxide",
+        ("ours", "fanout-sat", "deliveries_per_s"),
+        ("socketioxide", "fanout-sat", "deliveries_per_s"),
+        1.4,
+        true,
+    ),
+    target(
+        "fan-out at saturation: deliveries/s ≥ 0.9× the actix-ws floor",
+        ("ours", "fanout-sat", "deliveries_per_s"),
+        ("actix-ws-floor", "fanout-sat", "deliveries_per_s"),
+        0.9,
+        true,
+    ),
+    target(
+        "polling CPU/message ≤ 2× WebSocket (ours)",
+        ("ours", "polling", "cpu_us_per_ack"),
+        ("ours", "echo", "cpu_us_per_ack"),
+        2.0,
+        false,
+    ),
+];
+
+/// The issue's targets, met or missed, with the numbers. A target whose figures come from
+/// a run where the load generator was near its limit says so: it shows the generator.
 fn render_targets(md: &mut String, results: &Results) {
-    let m = |server: &str, scenario: &str, key: &str| median_of(results, server, scenario, key);
-    let mut lines = Vec::new();
-    let mut check = |name: String, value: Option<f64>, ok: fn(f64) -> bool, shown: String| {
-        let status = match value {
-            Some(v) if ok(v) => "met",
-            Some(_) => "MISSED",
+    let get = |(server, scenario, key): Figure| cell(results, server, scenario, key);
+    let status = |met: Option<bool>, bound: bool| {
+        let s = match met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
             None => "n/a",
         };
-        lines.push(format!("| {name} | {shown} | {status} |"));
+        if bound {
+            format!("{s} (load generator bound †)")
+        } else {
+            s.to_owned()
+        }
     };
-    let r = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) if b.abs() > 1e-12 => Some(a / b),
-        _ => None,
-    };
-    let show = |v: Option<f64>, suffix: &str| {
-        v.map(|v| format!("{v:.2}{suffix}"))
-            .unwrap_or_else(|| "—".into())
-    };
-    let rss = |s| m(s, "idle-19k5", "rss_per_conn_kb");
-    let x = r(rss("ours"), rss("socketioxide"));
-    check(
-        "idle RSS/conn ≤ 0.4× socketioxide (19.5k conns)".into(),
-        x,
-        |v| v <= 0.4,
-        show(x, "×"),
-    );
-    let x = r(rss("ours"), rss("node"));
-    check(
-        "idle RSS/conn ≤ 0.7× Node (19.5k conns)".into(),
-        x,
-        |v| v <= 0.7,
-        show(x, "×"),
-    );
-    let x = r(
-        m("ours", "echo", "cpu_us_per_ack"),
-        m("socketioxide", "echo", "cpu_us_per_ack"),
-    );
-    check(
-        "echo CPU per ack ≤ 0.75× socketioxide".into(),
-        x,
-        |v| v <= 0.75,
-        show(x, "×"),
-    );
-    let x = r(
-        m("ours", "echo", "acks_per_s"),
-        m("socketioxide", "echo", "acks_per_s"),
-    );
-    check(
-        "echo acks/s ≥ 1.25× socketioxide".into(),
-        x,
-        |v| v >= 1.25,
-        show(x, "×"),
-    );
-    let d = |s| m(s, "fanout-sat", "deliveries_per_s");
-    let x = r(d("ours"), d("socketioxide"));
-    check(
-        "fan-out deliveries/s ≥ 1.4× socketioxide".into(),
-        x,
-        |v| v >= 1.4,
-        show(x, "×"),
-    );
-    let x = r(d("ours"), d("floor"));
-    check(
-        "fan-out deliveries/s ≥ 0.9× floor".into(),
-        x,
-        |v| v >= 0.9,
-        show(x, "×"),
-    );
-    let held = m("ours", "idle-19k5", "held");
-    check(
-        "19,500 connections held".into(),
-        held,
-        |v| v >= 19_500.0,
-        held.map(|v| format!("{v:.0}"))
-            .unwrap_or_else(|| "—".into()),
-    );
-    let fp = m("ours", "idle-19k5", "rss_100k_mb");
-    check(
-        "100k connections under 1 GB RSS (extrapolated)".into(),
-        fp,
-        |v| v * 1024.0 * 1024.0 < 1e9,
-        show(fp, " MiB"),
-    );
-    let x = r(
-        m("ours", "polling", "cpu_us_per_ack"),
-        m("ours", "echo", "cpu_us_per_ack"),
-    );
-    check(
-        "polling CPU/message ≤ 2× WebSocket (ours)".into(),
-        x,
-        |v| v <= 2.0,
-        show(x, "×"),
-    );
     let _ = writeln!(
         md,
         "## Targets\n\n| target | ours | status |\n|---|---:|---|"
     );
-    for l in lines {
-        let _ = writeln!(md, "{l}");
+    for t in RATIO_TARGETS {
+        let (ours, peer) = (get(t.ours), get(t.peer));
+        let ratio = match (ours.median, peer.median) {
+            (Some(a), Some(b)) if b.abs() > 1e-12 => Some(a / b),
+            _ => None,
+        };
+        let met = ratio.map(|x| {
+            if t.at_least {
+                x >= t.limit
+            } else {
+                x <= t.limit
+            }
+        });
+        let shown = ratio.map_or_else(|| "—".into(), |x| format!("{x:.2}×"));
+        let bound = ours.saturated || peer.saturated;
+        let _ = writeln!(md, "| {} | {shown} | {} |", t.name, status(met, bound));
     }
-    let _ = writeln!(md);
+    let held = get(("ours", "idle-19k5", "held"));
+    let _ = writeln!(
+        md,
+        "| 19,500 connections held | {} | {} |",
+        held.median
+            .map_or_else(|| "—".into(), |v| format!("{v:.0}")),
+        status(held.median.map(|v| v >= 19_500.0), false)
+    );
+    let footprint = get(("ours", "idle-19k5", "rss_100k_mb"));
+    let _ = writeln!(
+        md,
+        "| 100k connections under 1 GB RSS (extrapolated) | {} | {} |\n",
+        footprint
+            .median
+            .map_or_else(|| "—".into(), |v| format!("{v:.2} MiB")),
+        status(footprint.median.map(|v| v * 1024.0 * 1024.0 < 1e9), false)
+    );
 }
 
 fn render_notes(md: &mut String, results: &Results, servers: &[&str], scenarios: &[String]) {
