@@ -139,23 +139,33 @@ describe("the Content-Security-Policy in Chromium", () => {
     await b.page.selectOption("#whisper-to", aId);
     await b.page.fill("#chat-text", "둘만의 이야기");
     await b.page.press("#chat-text", "Enter");
-    await a.page.locator("#chat-list .chat-whisper div.chat-text", { hasText: "둘만의 이야기" }).waitFor();
+    await a.page.locator("#chat-list .kind-whisper div.chat-text", { hasText: "둘만의 이야기" }).waitFor();
     await noViolations(a, "the chat room, live");
     await noViolations(b, "the chat room, live");
 
-    // The same history rendered by the server, names in their colours.
+    // The same history rendered by the server, names in their colours: classes of the
+    // stylesheet, which the policy allows (it refuses style attributes).
     await a.page.reload();
     await socketConnected(a.page, "/chat");
-    for (const selector of [".chat-system .chat-notice", "div.chat-text", ".chat-whisper .whisper-tag", "img.chat-gif"]) {
+    for (const selector of [".kind-system .chat-notice", "div.chat-text", ".kind-whisper .whisper-tag", "img.chat-gif"]) {
       await a.page.locator(`#chat-list ${selector}`).first().waitFor();
     }
-    const colours = await a.page
-      .locator("#chat-list .chat-user")
-      .evaluateAll((users) => users.map((user) => [user.firstChild.textContent.trim(), getComputedStyle(user).color]));
+    const colours = await a.page.locator("#chat-list .chat-user .who").evaluateAll((names) =>
+      names.map((name) => {
+        const tone = [...name.classList].find((c) => c.startsWith("tone-"));
+        const probe = document.createElement("span");
+        probe.className = tone;
+        document.body.append(probe);
+        const expected = getComputedStyle(probe).color;
+        probe.remove();
+        return [tone, getComputedStyle(name).color, expected, getComputedStyle(document.body).color];
+      }),
+    );
     assert.ok(colours.length >= 3, JSON.stringify(colours));
-    for (const [hex, computed] of colours) {
-      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-      assert.equal(computed, `rgb(${r}, ${g}, ${b})`, `${hex} is shown in its colour`);
+    for (const [tone, shown, expected, body] of colours) {
+      assert.ok(tone, JSON.stringify(colours));
+      assert.equal(shown, expected, `${tone} is shown in its colour`);
+      assert.notEqual(shown, body, `${tone} is not the text colour`);
     }
     await noViolations(a, "the chat room, reloaded");
 
