@@ -4,14 +4,14 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::http::Uri;
 use actix_web::HttpRequest;
 
 /// What the client's first request carried, kept for the life of the session.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
-    /// The handshake URI, with its query string.
-    pub uri: Uri,
+    /// Path and query of the handshake request (a `Uri` would hold four reference-counted
+    /// parts, for a string that is only read).
+    pub url: Box<str>,
     /// The request's headers.
     pub headers: RequestHeaders,
     /// The TCP peer; a proxy's address when there is one (see `X-Forwarded-For`).
@@ -23,13 +23,22 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
+    /// The query string, without its `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.url.split_once('?').map(|(_, query)| query)
+    }
+
     /// Copies what a session keeps of its first request into allocations of its own.
     ///
     /// actix's parsed headers and URI share the connection's read buffer; a plain clone
     /// would keep that whole buffer (kilobytes) alive for as long as the session lives.
     pub(crate) fn copied_from(req: &HttpRequest) -> RequestInfo {
         RequestInfo {
-            uri: Uri::try_from(req.uri().to_string()).unwrap_or_default(),
+            url: req
+                .uri()
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str())
+                .into(),
             headers: RequestHeaders::from(req.headers()),
             peer_addr: req.peer_addr(),
             secure: req.app_config().secure(),

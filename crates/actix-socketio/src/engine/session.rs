@@ -500,17 +500,24 @@ impl Session {
     /// Everything queued for a WebSocket transport, in order.
     pub fn take_websocket(&mut self) -> Vec<Packet> {
         let mut packets = Vec::new();
-        self.take_websocket_into(&mut packets);
+        self.take_websocket_with(|packet| packets.push(packet));
         packets
     }
 
-    /// [`Session::take_websocket`] into a buffer the transport reuses, so a busy
-    /// connection does not allocate for every batch.
-    pub fn take_websocket_into(&mut self, packets: &mut Vec<Packet>) {
-        if self.transport == TransportKind::WebSocket {
-            packets.extend(self.outbox.drain(..));
-            self.outbox_bytes = 0;
-            self.after_drain(packets);
+    /// [`Session::take_websocket`], handing each packet to `each`: the transport frames
+    /// them into its own queue, with no buffer in between.
+    pub fn take_websocket_with(&mut self, mut each: impl FnMut(Packet)) {
+        if self.transport != TransportKind::WebSocket {
+            return;
+        }
+        let mut closed_by_server = false;
+        for packet in self.outbox.drain(..) {
+            closed_by_server = packet == Packet::Close;
+            each(packet);
+        }
+        self.outbox_bytes = 0;
+        if closed_by_server {
+            self.server_close_sent();
         }
     }
 
@@ -605,16 +612,16 @@ impl Session {
     fn drain_outbox(&mut self) -> Vec<Packet> {
         let packets: Vec<Packet> = self.outbox.drain(..).collect();
         self.outbox_bytes = 0;
-        self.after_drain(&packets);
+        if packets.last() == Some(&Packet::Close) {
+            self.server_close_sent();
+        }
         packets
     }
 
     /// A server close completes once its final close packet has been handed over.
-    fn after_drain(&mut self, packets: &[Packet]) {
+    fn server_close_sent(&mut self) {
         if let State::Closing(_, reason) = self.state {
-            if packets.last() == Some(&Packet::Close) {
-                self.finish(reason, Packet::Close);
-            }
+            self.finish(reason, Packet::Close);
         }
     }
 

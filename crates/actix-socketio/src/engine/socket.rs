@@ -18,7 +18,7 @@ use crate::sync::lock;
 pub struct EngineSocket(Arc<Connection>);
 
 struct Connection {
-    sid: String,
+    sid: Box<str>,
     request: RequestInfo,
     session: Mutex<Session>,
     /// Wakes the pending long-poll (and, during an upgrade, whatever waits on polling).
@@ -41,7 +41,7 @@ impl std::fmt::Debug for EngineSocket {
 impl EngineSocket {
     pub(crate) fn new(sid: String, request: RequestInfo, session: Session) -> Self {
         EngineSocket(Arc::new(Connection {
-            sid,
+            sid: sid.into(),
             request,
             session: Mutex::new(session),
             transmit: Notify::new(),

@@ -403,7 +403,7 @@ impl Socket {
         T: 'static,
     {
         let handler = disconnect_fn(handler);
-        self.with_handlers(|h| h.disconnecting.push(handler));
+        self.with_handlers(|h| h.rare_mut().disconnecting.push(handler));
     }
 }
 

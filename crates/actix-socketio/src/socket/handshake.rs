@@ -40,7 +40,6 @@ impl Handshake {
     /// The query string of the first request, decoded.
     pub fn query(&self) -> Vec<(String, String)> {
         self.request()
-            .uri
             .query()
             .and_then(|q| serde_urlencoded::from_str(q).ok())
             .unwrap_or_default()
@@ -53,10 +52,7 @@ impl Handshake {
 
     /// Path and query of the first request.
     pub fn url(&self) -> &str {
-        self.request()
-            .uri
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
+        &self.request().url
     }
 
     /// When the Engine.IO connection was made, in ms since the Unix epoch.

@@ -253,8 +253,9 @@ fn push_json(out: &mut String, value: &(impl serde::Serialize + ?Sized)) {
 /// announces, and the bytes of the attachments received for it.
 #[derive(Debug)]
 pub struct Decoder {
-    /// A binary packet waiting for attachments.
-    partial: Option<Partial>,
+    /// A binary packet waiting for attachments; boxed, as most connections never have one
+    /// and every connection holds a decoder.
+    partial: Option<Box<Partial>>,
     max_attachments: usize,
     max_attachment_bytes: usize,
 }
@@ -313,11 +314,11 @@ impl Decoder {
                         return Err(ParseError::IllegalAttachments);
                     }
                 }
-                self.partial = Some(Partial {
+                self.partial = Some(Box::new(Partial {
                     packet,
                     missing: attachments,
                     bytes: 0,
-                });
+                }));
                 Ok(None)
             }
             Data::Binary(bytes) => {

@@ -71,12 +71,30 @@ pub(crate) struct SocketSettings {
 #[derive(Default)]
 pub(crate) struct Handlers {
     pub(crate) events: HashMap<String, EventFn>,
+    pub(crate) disconnect: Vec<DisconnectFn>,
+    /// What most sockets never get: a pointer until one is added (every connection holds
+    /// a socket, so its size is memory per connection).
+    rare: Option<Box<RareHandlers>>,
+}
+
+#[derive(Default)]
+pub(crate) struct RareHandlers {
     any: Vec<AnyListener>,
     any_outgoing: Vec<AnyListener>,
     middleware: Vec<PacketMiddleware>,
     pub(crate) disconnecting: Vec<DisconnectFn>,
-    pub(crate) disconnect: Vec<DisconnectFn>,
     error: Vec<ErrorHandler>,
+}
+
+impl Handlers {
+    pub(crate) fn rare_mut(&mut self) -> &mut RareHandlers {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// A copy of one of the rare lists (empty when there is none).
+    fn rare<T: Clone>(&self, list: impl FnOnce(&RareHandlers) -> &Vec<T>) -> Vec<T> {
+        self.rare.as_deref().map(list).cloned().unwrap_or_default()
+    }
 }
 
 #[derive(Default)]
@@ -310,17 +328,17 @@ impl Socket {
 
     /// Sees every incoming event, before its own handler (`socket.onAny`).
     pub fn on_any(&self, listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static) {
-        self.with_handlers(|h| h.any.push(Arc::new(listener)));
+        self.with_handlers(|h| h.rare_mut().any.push(Arc::new(listener)));
     }
 
     /// [`Socket::on_any`], before the listeners already there (`socket.prependAny`).
     pub fn prepend_any(&self, listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static) {
-        self.with_handlers(|h| h.any.insert(0, Arc::new(listener)));
+        self.with_handlers(|h| h.rare_mut().any.insert(0, Arc::new(listener)));
     }
 
     /// Removes every [`Socket::on_any`] listener (`socket.offAny()`).
     pub fn off_any(&self) {
-        self.with_handlers(|h| h.any.clear());
+        self.with_handlers(|h| h.rare_mut().any.clear());
     }
 
     /// Sees every event this socket emits, broadcasts to it included (`socket.onAnyOutgoing`).
@@ -328,7 +346,7 @@ impl Socket {
         &self,
         listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static,
     ) {
-        self.with_handlers(|h| h.any_outgoing.push(Arc::new(listener)));
+        self.with_handlers(|h| h.rare_mut().any_outgoing.push(Arc::new(listener)));
         self.0.has_outgoing_listeners.store(true, Ordering::Release);
     }
 
@@ -337,13 +355,13 @@ impl Socket {
         &self,
         listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static,
     ) {
-        self.with_handlers(|h| h.any_outgoing.insert(0, Arc::new(listener)));
+        self.with_handlers(|h| h.rare_mut().any_outgoing.insert(0, Arc::new(listener)));
         self.0.has_outgoing_listeners.store(true, Ordering::Release);
     }
 
     /// Removes every [`Socket::on_any_outgoing`] listener.
     pub fn off_any_outgoing(&self) {
-        self.with_handlers(|h| h.any_outgoing.clear());
+        self.with_handlers(|h| h.rare_mut().any_outgoing.clear());
         self.0
             .has_outgoing_listeners
             .store(false, Ordering::Release);
@@ -354,12 +372,12 @@ impl Socket {
         &self,
         middleware: impl Fn(&Socket, &mut Event) -> Result<(), MiddlewareError> + Send + Sync + 'static,
     ) {
-        self.with_handlers(|h| h.middleware.push(Arc::new(middleware)));
+        self.with_handlers(|h| h.rare_mut().middleware.push(Arc::new(middleware)));
     }
 
     /// Receives the errors of packet middleware.
     pub fn on_error(&self, handler: impl Fn(&Socket, &MiddlewareError) + Send + Sync + 'static) {
-        self.with_handlers(|h| h.error.push(Arc::new(handler)));
+        self.with_handlers(|h| h.rare_mut().error.push(Arc::new(handler)));
     }
 
     /// Stores typed state on the socket, replacing any value of the same type. Extensions
@@ -543,7 +561,7 @@ impl Socket {
         if !self.has_outgoing_listeners() {
             return;
         }
-        let listeners = self.handlers().any_outgoing.clone();
+        let listeners = self.handlers().rare(|r| &r.any_outgoing);
         for listener in listeners {
             listener(self, event, payload);
         }
@@ -682,7 +700,7 @@ impl Socket {
         if self.0.life.swap(GONE, Ordering::AcqRel) != CONNECTED {
             return;
         }
-        let disconnecting = self.handlers().disconnecting.clone();
+        let disconnecting = self.handlers().rare(|r| &r.disconnecting);
         for handler in disconnecting {
             handler(self.clone(), reason);
         }
@@ -719,14 +737,14 @@ impl Socket {
         let (middleware, any, handler) = {
             let handlers = self.handlers();
             (
-                handlers.middleware.clone(),
-                handlers.any.clone(),
+                handlers.rare(|r| &r.middleware),
+                handlers.rare(|r| &r.any),
                 handlers.events.get(event.name()).cloned(),
             )
         };
         for step in middleware {
             if let Err(error) = step(self, &mut event) {
-                let handlers = self.handlers().error.clone();
+                let handlers = self.handlers().rare(|r| &r.error);
                 for handler in handlers {
                     handler(self, &error);
                 }

@@ -1,27 +1,30 @@
 //! Values kept by type: the application's state on the server, extensions on a socket.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::sync::Arc;
 
-/// At most one value per type.
+/// At most one value per type. A list: a socket or a server holds a few types at most,
+/// and an empty list is smaller than an empty map (every socket has one).
 #[derive(Default)]
-pub(crate) struct TypeMap(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
+pub(crate) struct TypeMap(Vec<(TypeId, Arc<dyn Any + Send + Sync>)>);
 
 impl TypeMap {
     /// Stores `value`, replacing the value of the same type.
     pub(crate) fn insert<T: Any + Send + Sync>(&mut self, value: T) {
-        self.0.insert(TypeId::of::<T>(), Arc::new(value));
+        self.remove::<T>();
+        self.0.push((TypeId::of::<T>(), Arc::new(value)));
     }
 
     /// The value of type `T`, shared.
     pub(crate) fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        self.0.get(&TypeId::of::<T>())?.clone().downcast().ok()
+        let (_, value) = self.0.iter().find(|(id, _)| *id == TypeId::of::<T>())?;
+        value.clone().downcast().ok()
     }
 
     /// Removes the value of type `T`.
     pub(crate) fn remove<T: Any + Send + Sync>(&mut self) -> Option<Arc<T>> {
-        self.0.remove(&TypeId::of::<T>())?.downcast().ok()
+        let at = self.0.iter().position(|(id, _)| *id == TypeId::of::<T>())?;
+        self.0.swap_remove(at).1.downcast().ok()
     }
 
     /// Takes every value out, for dropping them outside the lock that guards the map.

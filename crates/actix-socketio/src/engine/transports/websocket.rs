@@ -103,7 +103,6 @@ fn start<H: EngineHandler>(
         entry,
         link,
         ready: VecDeque::new(),
-        packets: Vec::new(),
         done: false,
     };
     HttpResponse::from(response.body(outbound)).map_into_boxed_body()
@@ -324,8 +323,6 @@ struct Outbound<H: EngineHandler> {
     /// Frames taken from the session, handed to actix-http one at a time; it copies each
     /// into its write buffer and writes them together.
     ready: VecDeque<Bytes>,
-    /// Reused for every batch taken from the session.
-    packets: Vec<Packet>,
     /// The close frame is queued (or the client is gone): nothing follows.
     done: bool,
 }
@@ -340,19 +337,17 @@ impl<H: EngineHandler> Outbound<H> {
         let mut closed = false;
         if owner {
             self.entry.socket.writer_waker().register(cx.waker());
-            let packets = &mut self.packets;
+            let ready = &mut self.ready;
             closed = self.registry.update(&self.entry, |s| {
-                s.take_websocket_into(packets);
+                s.take_websocket_with(|packet| match packet {
+                    Packet::Outgoing(frame) => ready.push_back(frame.websocket().clone()),
+                    // The server's own close: after what was queued before it, and the
+                    // session is closed by now.
+                    Packet::Close => {}
+                    other => ready.push_back(text_frame(&other.to_text())),
+                });
                 s.is_closed()
             });
-            for packet in self.packets.drain(..) {
-                match packet {
-                    Packet::Outgoing(frame) => self.ready.push_back(frame.websocket().clone()),
-                    // The server's own close: after what was queued before it.
-                    Packet::Close => closed = true,
-                    other => self.ready.push_back(text_frame(&other.to_text())),
-                }
-            }
         }
         let end = self.link.end.load(Ordering::Acquire);
         if end == GONE {
