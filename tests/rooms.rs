@@ -381,7 +381,10 @@ async fn simultaneous_guesses_cannot_race_past_the_limit() {
     assert!(answers.iter().all(|(location, _)| *location == form));
     // Even the right password is not checked now.
     let (location, flash) = guess_as(&srv, &cookie, vault, "정답").await;
-    assert_eq!((location.as_str(), flash.as_str()), (form.as_str(), TOO_MANY));
+    assert_eq!(
+        (location.as_str(), flash.as_str()),
+        (form.as_str(), TOO_MANY)
+    );
 
     // The attack as it was seen: 41 at once, 40 wrong and the right one 21st. The right one
     // holds a place only while it is checked, so whether it got one depends on arrival
