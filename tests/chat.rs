@@ -110,7 +110,7 @@ async fn the_room_list_and_the_demo_namespace_refuse_other_sites_pages() {
 #[actix_rt::test]
 async fn chats_reach_everyone_once_with_the_authors_look() {
     let srv = TestServer::start(config("development")).await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = SocketClient::room_list(&srv).await;
     let alice = Browser::new(&srv);
     let id = alice.create_room("수다방", "", "").await;
     let bob = Browser::new(&srv);
@@ -128,11 +128,11 @@ async fn chats_reach_everyone_once_with_the_authors_look() {
     participants(&mut a, &[&alice_id, &bob_id]).await;
     participants(&mut b, &[&alice_id, &bob_id]).await;
     assert_eq!(
-        lobby.event("roomCount").await,
+        room_list.event("roomCount").await,
         json!({ "id": id, "count": 1 })
     );
     assert_eq!(
-        lobby.event("roomCount").await,
+        room_list.event("roomCount").await,
         json!({ "id": id, "count": 2 })
     );
 
@@ -371,7 +371,7 @@ async fn ownership_passes_to_the_longest_present_when_the_owner_leaves() {
     let owner_id = owner.public_id(id).await;
     let first_id = first.public_id(id).await;
     let second_id = second.public_id(id).await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = SocketClient::room_list(&srv).await;
     let o = SocketClient::chat(&srv, &owner, id).await.socket();
     let mut f = SocketClient::chat(&srv, &first, id).await.socket();
     assert!(common::eventually(|| srv.state.chat().count(id) == 2).await);
@@ -390,7 +390,7 @@ async fn ownership_passes_to_the_longest_present_when_the_owner_leaves() {
     }
     // The room lists show the new owner.
     assert_eq!(
-        lobby.event("roomOwner").await,
+        room_list.event("roomOwner").await,
         json!({ "id": id, "owner": { "name": look.name, "tone": look.tone } })
     );
     // The notices: the owner left, then the new owner (earlier join notices may still be
@@ -435,7 +435,7 @@ async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
     let guest = Browser::new(&srv);
     let owner_id = owner.public_id(id).await;
     let guest_id = guest.public_id(id).await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = SocketClient::room_list(&srv).await;
     let o = SocketClient::chat(&srv, &owner, id).await.socket();
     let mut g = SocketClient::chat(&srv, &guest, id).await.socket();
     participants(&mut g, &[&owner_id, &guest_id]).await;
@@ -445,7 +445,7 @@ async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
         json!({ "ok": true })
     );
     while g.event("chat").await["body"] != json!("before") {}
-    while lobby.event("roomCount").await != json!({ "id": id, "count": 2 }) {}
+    while room_list.event("roomCount").await != json!({ "id": id, "count": 2 }) {}
 
     // The page goes (no DISCONNECT: a reload) and comes back within the grace period.
     o.close().await;
@@ -464,8 +464,8 @@ async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
     for name in ["chat", "participants", "owner"] {
         assert_eq!(g.try_event(name, QUIET).await, None, "{name}");
     }
-    assert_eq!(lobby.try_event("roomCount", QUIET).await, None);
-    assert_eq!(lobby.try_event("roomOwner", QUIET).await, None);
+    assert_eq!(room_list.try_event("roomCount", QUIET).await, None);
+    assert_eq!(room_list.try_event("roomOwner", QUIET).await, None);
     // The owner still owns it, by every account.
     assert!(srv.state.chat().participants(id)[0].owner);
     assert_eq!(
@@ -548,10 +548,10 @@ async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_
         &[("ROOM_DELETE_GRACE_MS", "300")],
     ))
     .await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = SocketClient::room_list(&srv).await;
     let owner = Browser::new(&srv);
     let id = owner.create_room("잠깐", "", "").await;
-    lobby.forget("newRoom");
+    room_list.forget("newRoom");
 
     // A refresh: the page goes and comes straight back; the owner never stops being there.
     let socket = SocketClient::chat(&srv, &owner, id).await.socket();
@@ -560,7 +560,7 @@ async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_
     assert_eq!(srv.state.chat().count(id), 1);
     let socket = SocketClient::chat(&srv, &owner, id).await.socket();
     assert_eq!(
-        lobby
+        room_list
             .try_event("removeRoom", Duration::from_millis(600))
             .await,
         None
@@ -575,7 +575,7 @@ async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_
         .is_some());
 
     socket.close().await;
-    assert_eq!(lobby.event("removeRoom").await, json!(id));
+    assert_eq!(room_list.event("removeRoom").await, json!(id));
     assert!(srv
         .state
         .chat()
@@ -598,9 +598,9 @@ async fn a_room_nobody_enters_is_deleted_too() {
         &[("ROOM_DELETE_GRACE_MS", "100")],
     ))
     .await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = SocketClient::room_list(&srv).await;
     let id = Browser::new(&srv).create_room("빈 방", "", "").await;
-    assert_eq!(lobby.event("removeRoom").await, json!(id));
+    assert_eq!(room_list.event("removeRoom").await, json!(id));
     srv.stop().await;
 }
 

@@ -10,7 +10,7 @@ use awc::error::WsProtocolError;
 use awc::ws::{Frame, Message};
 use common::{config, TestServer};
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
-use gif_chat::{app::AppState, news::NEWS};
+use gif_chat::{demo::socketio::NEWS, state::AppState};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(2);
 const POLL_EVERY: Duration = Duration::from_millis(20);

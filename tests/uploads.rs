@@ -5,7 +5,7 @@ mod common;
 
 use actix_web::http::{header, StatusCode};
 use common::{config, config_with, Browser, SocketClient, TestServer};
-use gif_chat::uploads::{MAX_UPLOAD_BYTES, NOT_AN_IMAGE, TOO_LARGE};
+use gif_chat::chat::uploads::{MAX_UPLOAD_BYTES, NOT_AN_IMAGE, TOO_LARGE};
 use serde_json::json;
 
 /// The smallest valid GIF: one transparent pixel.
@@ -231,7 +231,7 @@ async fn a_deleted_room_takes_its_files_with_it() {
         &[("ROOM_DELETE_GRACE_MS", "100")],
     ))
     .await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = SocketClient::room_list(&srv).await;
     let owner = Browser::new(&srv);
     let id = owner.create_room("짤방", "", "").await;
     let socket = SocketClient::chat(&srv, &owner, id).await.socket();
@@ -241,8 +241,8 @@ async fn a_deleted_room_takes_its_files_with_it() {
     assert!(file.is_file());
 
     socket.close().await;
-    lobby.forget("newRoom");
-    assert_eq!(lobby.event("removeRoom").await, json!(id));
+    room_list.forget("newRoom");
+    assert_eq!(room_list.event("removeRoom").await, json!(id));
     assert!(!file.exists());
     assert!(srv
         .state

@@ -27,8 +27,9 @@ use awc::{
 };
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
 use gif_chat::{
-    app::{build_app, AppState, SESSION_COOKIE_NAME},
-    config::Config,
+    app::build_app,
+    config::{Config, SESSION_COOKIE_NAME},
+    state::AppState,
 };
 use serde_json::Value;
 
@@ -427,7 +428,7 @@ impl SocketClient {
     }
 
     /// A `/room` (room list) socket.
-    pub async fn lobby(srv: &TestServer) -> SocketClient {
+    pub async fn room_list(srv: &TestServer) -> SocketClient {
         Self::connect(
             srv,
             None,
