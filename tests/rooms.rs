@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use actix_web::http::{header, StatusCode};
-use common::{attribute, config, Browser, SocketClient, TempDir, TestServer};
+use common::{attribute, chat_socket, config, room_list_socket, Browser, TempDir, TestServer};
 use serde_json::json;
 
 #[actix_rt::test]
@@ -105,7 +105,7 @@ async fn an_invalid_form_comes_back_with_its_message_and_values_but_not_the_pass
 #[actix_rt::test]
 async fn creating_a_room_makes_the_creator_its_owner_and_lets_them_in() {
     let srv = TestServer::start(config("development")).await;
-    let mut room_list = SocketClient::room_list(&srv).await;
+    let mut room_list = room_list_socket(&srv).await;
     let browser = Browser::new(&srv);
     let id = browser.create_room("게임방", "3", "secret-pw").await;
 
@@ -545,8 +545,8 @@ async fn a_full_room_refuses_newcomers_but_not_someone_already_inside() {
         friend.get(&format!("/room/{id}")).await.status,
         StatusCode::OK
     );
-    let _owner_socket = SocketClient::chat(&srv, &owner, id).await.socket();
-    let _friend_socket = SocketClient::chat(&srv, &friend, id).await.socket();
+    let _owner_socket = chat_socket(&srv, &owner, id).await.socket();
+    let _friend_socket = chat_socket(&srv, &friend, id).await.socket();
     assert!(common::eventually(|| srv.state.chat().count(id) == 2).await);
 
     let late = Browser::new(&srv);
@@ -568,7 +568,7 @@ async fn a_full_room_refuses_newcomers_but_not_someone_already_inside() {
 #[actix_rt::test]
 async fn only_the_owner_may_delete_a_room() {
     let srv = TestServer::start(config("development")).await;
-    let mut room_list = SocketClient::room_list(&srv).await;
+    let mut room_list = room_list_socket(&srv).await;
     let owner = Browser::new(&srv);
     let id = owner.create_room("지울 방", "", "").await;
     let other = Browser::new(&srv);
