@@ -19,9 +19,12 @@ build:
 
 test: deps lint test-rust test-js
 
+# No two source files of a crate may import each other, directly or around a ring
+# (.ci/import-cycles.py, stdlib Python; --self-test checks the checker first).
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 .ci/import-cycles.py --self-test && python3 .ci/import-cycles.py
 
 test-rust:
 	$(CARGO) test --workspace

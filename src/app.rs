@@ -1,10 +1,10 @@
-//! Shared state and the app factory used by `main` and the integration tests.
+//! The app factory used by `main` and the integration tests: the routes in one place, the
+//! middleware around them and the app data.
 
 use actix_files::Files;
 use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
 };
-use actix_socketio::{SocketIo, SocketIoConfig};
 use actix_web::{
     body::MessageBody,
     cookie::SameSite,
@@ -12,192 +12,19 @@ use actix_web::{
     error::UrlencodedError,
     http::StatusCode,
     middleware::{from_fn, ErrorHandlers},
-    web, App, HttpResponse,
+    web, App,
 };
-use tera::{Context, Tera};
 
 use crate::{
-    chat::ChatHub,
-    config::{Config, Scheme},
-    csrf,
-    error::{self, AppError, StartupError},
-    live::LiveTasks,
-    logging, news, pages, routes, security_headers, slow_body,
-    store::Store,
-    uploads, ws,
+    chat::{pages, uploads},
+    config::{Scheme, SESSION_COOKIE_NAME},
+    demo,
+    error::AppError,
+    middleware::{cross_site, error_pages, logging, security_headers, slow_body},
+    state::{AppState, MAX_FORM_BYTES},
 };
 
-pub const SESSION_COOKIE_NAME: &str = "gif-chat.sid";
-
-/// The largest form body (URL-encoded): the room form at its limits (100-character title
-/// and password, in 9-byte percent-encoded Hangul) is under 2 KiB.
-pub const MAX_FORM_BYTES: usize = 8 * 1024;
 const FORM_TOO_LARGE: &str = "입력한 내용이 너무 깁니다.";
-/// The largest Engine.IO message or polling body: a chat is at most 1000 characters
-/// (3 KiB of UTF-8) and GIFs go over HTTP, so this leaves room for batching and nothing
-/// more (the library default is Node's 1 MB).
-pub const MAX_SOCKET_PAYLOAD: u64 = 64 * 1024;
-
-/// Templates every page needs; checked at startup so a bad `TEMPLATES_DIR` fails fast.
-const REQUIRED_TEMPLATES: [&str; 8] = [
-    "layout.html",
-    "index.html",
-    "error.html",
-    "ws-demo.html",
-    "socketio-demo.html",
-    "room-new.html",
-    "room-password.html",
-    "chat.html",
-];
-
-/// Built once in `main` (or a test) and shared by every worker through `web::Data`.
-pub struct AppState {
-    config: Config,
-    templates: Tera,
-    /// Raw `/ws` connection tasks still running.
-    ws_connections: LiveTasks,
-    /// The Socket.IO server at `/socket.io/`, shared by every worker.
-    io: SocketIo,
-    /// Per-socket `news` timers still running.
-    news_timers: LiveTasks,
-    /// The chat rooms: store, presence, `/room` and `/chat`.
-    chat: ChatHub,
-}
-
-impl AppState {
-    /// Opens (or creates) the database and the upload directory, then sets everything up.
-    /// Must run inside the actix runtime: rooms left empty by a restart get their
-    /// deletion timers here.
-    pub async fn new(config: Config) -> Result<Self, StartupError> {
-        let mut templates = Tera::new(&config.templates_glob).map_err(StartupError::Templates)?;
-        // Autoescaping stays on for .html; this escaper only spares `/` (Tera's default turns
-        // it into `&#x2F;`), which is harmless in text and quoted attributes.
-        templates.set_escape_fn(escape_html);
-        if let Some(name) = REQUIRED_TEMPLATES
-            .into_iter()
-            .find(|name| templates.get_template(name).is_err())
-        {
-            return Err(StartupError::MissingTemplate {
-                name,
-                glob: config.templates_glob,
-            });
-        }
-        if !config.static_dir.is_dir() {
-            return Err(StartupError::StaticDir(
-                config.static_dir.display().to_string(),
-            ));
-        }
-        let mut io_config = SocketIoConfig {
-            client_dir: Some(config.socketio_client_dir.clone()),
-            ..SocketIoConfig::default()
-        };
-        io_config.engine.max_payload = MAX_SOCKET_PAYLOAD;
-        let io = SocketIo::new(io_config);
-        // The demo namespace shares nothing private, but only this site's pages may use it.
-        io.use_middleware(csrf::refuse_cross_site_sockets(config.public_scheme));
-        let news_timers = LiveTasks::default();
-        news::register(&io, config.news_interval, news_timers.clone());
-
-        uploads::ensure_dir(&config.upload_dir).map_err(|source| StartupError::UploadDir {
-            dir: config.upload_dir.display().to_string(),
-            source,
-        })?;
-        let store = Store::open(&config.database_url, config.hashing).await?;
-        let chat = ChatHub::new(&io, store, &config);
-        chat.expire_empty_rooms().await?;
-        Ok(AppState {
-            config,
-            templates,
-            ws_connections: LiveTasks::default(),
-            io,
-            news_timers,
-            chat,
-        })
-    }
-
-    /// Closes the database cleanly (after the server stopped).
-    pub async fn close(&self) {
-        self.chat.store().close().await;
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// Raw `/ws` connections whose task is still running.
-    pub fn live_ws_connections(&self) -> usize {
-        self.ws_connections.live()
-    }
-
-    pub(crate) fn ws_connections(&self) -> &LiveTasks {
-        &self.ws_connections
-    }
-
-    /// Socket.IO demo timers still running (one per connected socket).
-    pub fn live_news_timers(&self) -> usize {
-        self.news_timers.live()
-    }
-
-    pub fn io(&self) -> &SocketIo {
-        &self.io
-    }
-
-    pub fn chat(&self) -> &ChatHub {
-        &self.chat
-    }
-
-    /// Renders a page as a 200 HTML response.
-    pub(crate) fn page(&self, template: &str, context: &Context) -> Result<HttpResponse, AppError> {
-        self.render(StatusCode::OK, template, context)
-    }
-
-    /// Renders a page with another status (a form shown again with its error).
-    pub(crate) fn render(
-        &self,
-        status: StatusCode,
-        template: &str,
-        context: &Context,
-    ) -> Result<HttpResponse, AppError> {
-        let html = self.templates.render(template, context)?;
-        Ok(HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(html))
-    }
-
-    /// The error template; never fails, since it is what failures are shown with.
-    pub(crate) fn render_error(
-        &self,
-        status: StatusCode,
-        message: &str,
-        details: Option<&str>,
-    ) -> String {
-        let mut context = Context::new();
-        context.insert("status", &status.as_u16());
-        context.insert("message", message);
-        context.insert("details", &details);
-        self.templates
-            .render("error.html", &context)
-            .unwrap_or_else(|err| {
-                log::error!("error template failed: {err:?}");
-                error::fallback_page(status, message)
-            })
-    }
-}
-
-fn escape_html(input: &str) -> String {
-    let mut output = String::with_capacity(input.len());
-    for c in input.chars() {
-        match c {
-            '&' => output.push_str("&amp;"),
-            '<' => output.push_str("&lt;"),
-            '>' => output.push_str("&gt;"),
-            '"' => output.push_str("&quot;"),
-            '\'' => output.push_str("&#x27;"),
-            _ => output.push(c),
-        }
-    }
-    output
-}
 
 /// Routes and static files.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
@@ -209,12 +36,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .route("/room/{id}/password", web::post().to(pages::unlock_room))
         .route("/room/{id}/gif", web::post().to(uploads::upload))
         .route("/gif/{name}", web::get().to(uploads::serve))
-        .route("/ws-demo", web::get().to(routes::ws_demo))
-        .route("/ws", web::get().to(ws::upgrade))
-        .route("/socketio-demo", web::get().to(routes::socketio_demo))
+        .route("/ws-demo", web::get().to(demo::pages::ws_demo))
+        .route("/ws", web::get().to(demo::ws::upgrade))
+        .route("/socketio-demo", web::get().to(demo::pages::socketio_demo))
         .service(
             Files::new("/static", &state.config().static_dir)
-                .default_handler(web::to(error::not_found)),
+                .default_handler(web::to(error_pages::not_found)),
         );
     // Socket.IO (section 12.3): the endpoint and the official client at /socket.io/.
     state.io().mount(cfg);
@@ -261,11 +88,11 @@ pub fn build_app(
         .app_data(state.clone())
         .app_data(forms)
         .configure(|cfg| configure(cfg, &state))
-        .default_service(web::to(error::not_found))
+        .default_service(web::to(error_pages::not_found))
         // Last `wrap` runs first: the logger sees the final status and size.
         // Inside the error pages, so a refused cross-site request gets one.
-        .wrap(from_fn(csrf::reject_cross_site))
-        .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
+        .wrap(from_fn(cross_site::reject_cross_site))
+        .wrap(ErrorHandlers::new().default_handler(error_pages::render_error_page))
         // Bodies are watched from before any of it, so one refused unread is not read later.
         .wrap(from_fn(slow_body::cut_off_slow_bodies))
         // On every response, error pages and a cut-off body's 408 included.

@@ -29,6 +29,10 @@ use actix_web::cookie::Key;
 use hkdf::Hkdf;
 use sha2::Sha512;
 
+/// The session cookie: set by the pages' session middleware, read back from a socket's
+/// handshake by `/chat`.
+pub const SESSION_COOKIE_NAME: &str = "gif-chat.sid";
+
 pub const DEFAULT_PORT: u16 = 8005;
 /// Filter used when `RUST_LOG` is unset.
 pub const DEFAULT_LOG_FILTER: &str = "info";

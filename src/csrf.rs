@@ -2,48 +2,18 @@
 //! that, every unsafe request (POST, DELETE, ...) must come from a page of this site: its
 //! `Origin` (or, when a browser sends none, its `Referer`) must name the scheme the site is
 //! reached by (`PUBLIC_SCHEME`) and the host the request was sent to.
+//!
+//! Here: the check itself and the sockets' connect middleware; the request middleware is
+//! `middleware::cross_site`.
 
-use actix_web::{
-    body::{EitherBody, MessageBody},
-    dev::{ServiceRequest, ServiceResponse},
-    http::header::{self, HeaderMap},
-    middleware::Next,
-    web,
-};
+use actix_web::http::header::{self, HeaderMap};
 
 use actix_socketio::{socket::ConnectMiddleware, ConnectError, Socket};
 
-use crate::{app::AppState, config::Scheme, error::AppError};
+use crate::config::Scheme;
 
 /// What a refused cross-site request or socket is told.
 pub const CROSS_SITE: &str = "허용되지 않은 요청입니다.";
-
-/// `from_fn` middleware: 403 for a cross-site (or unattributable) unsafe request. Engine.IO's
-/// polling POSTs are left to the Socket.IO layer: they only work with a session id the
-/// handshake gave to the page that opened it, and `/chat` checks the handshake's origin.
-pub async fn reject_cross_site(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>() else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
-    };
-    let safe = req.method().is_safe();
-    let socketio = req.path().starts_with(&state.io().engine().config().path);
-    let scheme = state.config().public_scheme;
-    if !safe && !socketio && !same_origin(req.headers(), scheme, true) {
-        // A response, not an `Err`: the error pages only dress responses.
-        return Ok(req
-            .error_response(AppError::CrossSite)
-            .map_into_right_body());
-    }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
-}
 
 /// Socket.IO connect middleware: refuses a socket whose handshake came from another site's
 /// page (its `Origin`). A handshake without one is not from a browser page (a same-origin

@@ -1,9 +1,10 @@
 use actix_web::{web, HttpServer};
 use gif_chat::{
-    app::{self, AppState},
+    app,
     config::{self, Config},
     error::StartupError,
     shutdown,
+    state::AppState,
 };
 
 #[actix_web::main]

@@ -20,7 +20,7 @@ use std::time::Duration;
 use actix_web::{dev::Server, web};
 use tokio::time::{timeout_at, Instant};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How often step 2 looks at the events still in flight.
 const SETTLE_POLL: Duration = Duration::from_millis(5);

@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, config_with, Browser, SocketClient, TestServer};
+use common::{
+    chat_socket, config, config_with, connect_socket, room_list_socket, Browser, SocketClient,
+    TestServer,
+};
 use gif_chat::identity::look_for;
 use serde_json::{json, Value};
 
@@ -38,11 +41,11 @@ async fn connecting_needs_a_session_a_room_and_a_grant() {
     let id = owner.create_room("방", "", "pw").await;
     let auth = json!({ "room": id });
 
-    let refusal = SocketClient::connect(&srv, None, None, "/chat", auth.clone())
+    let refusal = connect_socket(&srv, None, None, "/chat", auth.clone())
         .await
         .refusal();
     assert_eq!(refusal, "세션이 없습니다.");
-    let refusal = SocketClient::connect(
+    let refusal = connect_socket(
         &srv,
         Some("gif-chat.sid=forged"),
         None,
@@ -55,7 +58,7 @@ async fn connecting_needs_a_session_a_room_and_a_grant() {
 
     let cookie = owner.cookie();
     for bad in [json!({}), json!({ "room": 999 }), json!({ "room": "x" })] {
-        let refusal = SocketClient::connect(&srv, cookie.as_deref(), None, "/chat", bad)
+        let refusal = connect_socket(&srv, cookie.as_deref(), None, "/chat", bad)
             .await
             .refusal();
         assert_eq!(refusal, "존재하지 않는 방입니다.");
@@ -64,11 +67,11 @@ async fn connecting_needs_a_session_a_room_and_a_grant() {
     // A session that never unlocked the secret room.
     let stranger = Browser::new(&srv);
     stranger.get("/").await;
-    let refusal = SocketClient::chat(&srv, &stranger, id).await.refusal();
+    let refusal = chat_socket(&srv, &stranger, id).await.refusal();
     assert_eq!(refusal, "입장 권한이 없습니다.");
 
     // Another site's page cannot use the visitor's cookie.
-    let refusal = SocketClient::connect(
+    let refusal = connect_socket(
         &srv,
         cookie.as_deref(),
         Some("http://evil.example"),
@@ -80,12 +83,12 @@ async fn connecting_needs_a_session_a_room_and_a_grant() {
     assert_eq!(refusal, "허용되지 않은 요청입니다.");
     // Nor can this site's address under another scheme (another origin).
     let https = srv.origin().replacen("http://", "https://", 1);
-    let refusal = SocketClient::connect(&srv, cookie.as_deref(), Some(&https), "/chat", auth)
+    let refusal = connect_socket(&srv, cookie.as_deref(), Some(&https), "/chat", auth)
         .await
         .refusal();
     assert_eq!(refusal, "허용되지 않은 요청입니다.");
 
-    SocketClient::chat(&srv, &owner, id).await.socket();
+    chat_socket(&srv, &owner, id).await.socket();
     srv.stop().await;
 }
 
@@ -93,14 +96,13 @@ async fn connecting_needs_a_session_a_room_and_a_grant() {
 async fn the_room_list_and_the_demo_namespace_refuse_other_sites_pages() {
     let srv = TestServer::start(config("development")).await;
     for nsp in ["/room", "/"] {
-        let refusal =
-            SocketClient::connect(&srv, None, Some("http://evil.example"), nsp, json!({}))
-                .await
-                .refusal();
+        let refusal = connect_socket(&srv, None, Some("http://evil.example"), nsp, json!({}))
+            .await
+            .refusal();
         assert_eq!(refusal, "허용되지 않은 요청입니다.", "{nsp}");
         // This site's pages, and clients that are no page at all (no Origin), get in.
         for origin in [Some(srv.origin()), None] {
-            let socket = SocketClient::connect(&srv, None, origin, nsp, json!({})).await;
+            let socket = connect_socket(&srv, None, origin, nsp, json!({})).await;
             socket.socket().close().await;
         }
     }
@@ -110,29 +112,29 @@ async fn the_room_list_and_the_demo_namespace_refuse_other_sites_pages() {
 #[actix_rt::test]
 async fn chats_reach_everyone_once_with_the_authors_look() {
     let srv = TestServer::start(config("development")).await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = room_list_socket(&srv).await;
     let alice = Browser::new(&srv);
     let id = alice.create_room("수다방", "", "").await;
     let bob = Browser::new(&srv);
     let alice_id = alice.public_id(id).await;
     let bob_id = bob.public_id(id).await;
 
-    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
+    let mut a = chat_socket(&srv, &alice, id).await.socket();
     let list = participants(&mut a, &[&alice_id]).await;
     let alice_look = look_for(&alice_id);
     assert_eq!(
         list,
         json!([{ "id": alice_id, "name": alice_look.name, "tone": alice_look.tone, "owner": true }])
     );
-    let mut b = SocketClient::chat(&srv, &bob, id).await.socket();
+    let mut b = chat_socket(&srv, &bob, id).await.socket();
     participants(&mut a, &[&alice_id, &bob_id]).await;
     participants(&mut b, &[&alice_id, &bob_id]).await;
     assert_eq!(
-        lobby.event("roomCount").await,
+        room_list.event("roomCount").await,
         json!({ "id": id, "count": 1 })
     );
     assert_eq!(
-        lobby.event("roomCount").await,
+        room_list.event("roomCount").await,
         json!({ "id": id, "count": 2 })
     );
 
@@ -184,7 +186,7 @@ async fn bad_chats_are_refused_in_the_ack() {
     let srv = TestServer::start(config("development")).await;
     let alice = Browser::new(&srv);
     let id = alice.create_room("방", "", "").await;
-    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
+    let mut a = chat_socket(&srv, &alice, id).await.socket();
     for (data, error) in [
         (json!({ "text": "   " }), "메시지를 입력하세요."),
         (
@@ -210,8 +212,8 @@ async fn a_session_that_sends_too_fast_is_slowed_down() {
     let srv = TestServer::start(config_with("development", &[("CHAT_RATE", "1")])).await;
     let alice = Browser::new(&srv);
     let id = alice.create_room("방", "", "").await;
-    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
-    let mut a2 = SocketClient::chat(&srv, &alice, id).await.socket();
+    let mut a = chat_socket(&srv, &alice, id).await.socket();
+    let mut a2 = chat_socket(&srv, &alice, id).await.socket();
     // One per second, bursts of two.
     for _ in 0..2 {
         assert_eq!(
@@ -237,9 +239,9 @@ async fn whispers_reach_only_their_sender_and_target() {
     let bob_id = bob.public_id(id).await;
     carol.public_id(id).await;
     let alice_id = alice.public_id(id).await;
-    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
-    let mut b = SocketClient::chat(&srv, &bob, id).await.socket();
-    let mut c = SocketClient::chat(&srv, &carol, id).await.socket();
+    let mut a = chat_socket(&srv, &alice, id).await.socket();
+    let mut b = chat_socket(&srv, &bob, id).await.socket();
+    let mut c = chat_socket(&srv, &carol, id).await.socket();
     assert!(common::eventually(|| srv.state.chat().count(id) == 3).await);
 
     let reply = a
@@ -292,9 +294,9 @@ async fn only_the_owner_kicks_and_the_kicked_stay_out() {
     let guest = Browser::new(&srv);
     let owner_id = owner.public_id(id).await;
     let guest_id = guest.public_id(id).await;
-    let mut o = SocketClient::chat(&srv, &owner, id).await.socket();
-    let mut g = SocketClient::chat(&srv, &guest, id).await.socket();
-    let mut g2 = SocketClient::chat(&srv, &guest, id).await.socket();
+    let mut o = chat_socket(&srv, &owner, id).await.socket();
+    let mut g = chat_socket(&srv, &guest, id).await.socket();
+    let mut g2 = chat_socket(&srv, &guest, id).await.socket();
     participants(&mut o, &[&owner_id, &guest_id]).await;
 
     assert_eq!(
@@ -354,7 +356,7 @@ async fn only_the_owner_kicks_and_the_kicked_stay_out() {
         .await
         .body
         .contains("강퇴당한 방에는 다시 들어갈 수 없습니다."));
-    let refusal = SocketClient::chat(&srv, &guest, id).await.refusal();
+    let refusal = chat_socket(&srv, &guest, id).await.refusal();
     assert_eq!(refusal, "강퇴당한 방에는 다시 들어갈 수 없습니다.");
     let upload = guest.upload(id, "gif", b"GIF89a", true).await;
     assert_eq!(upload.status, actix_web::http::StatusCode::FORBIDDEN);
@@ -371,11 +373,11 @@ async fn ownership_passes_to_the_longest_present_when_the_owner_leaves() {
     let owner_id = owner.public_id(id).await;
     let first_id = first.public_id(id).await;
     let second_id = second.public_id(id).await;
-    let mut lobby = SocketClient::lobby(&srv).await;
-    let o = SocketClient::chat(&srv, &owner, id).await.socket();
-    let mut f = SocketClient::chat(&srv, &first, id).await.socket();
+    let mut room_list = room_list_socket(&srv).await;
+    let o = chat_socket(&srv, &owner, id).await.socket();
+    let mut f = chat_socket(&srv, &first, id).await.socket();
     assert!(common::eventually(|| srv.state.chat().count(id) == 2).await);
-    let mut s = SocketClient::chat(&srv, &second, id).await.socket();
+    let mut s = chat_socket(&srv, &second, id).await.socket();
     participants(&mut s, &[&owner_id, &first_id, &second_id]).await;
 
     // Leaving on purpose hands the room over at once (the grace period here is 60 s).
@@ -390,7 +392,7 @@ async fn ownership_passes_to_the_longest_present_when_the_owner_leaves() {
     }
     // The room lists show the new owner.
     assert_eq!(
-        lobby.event("roomOwner").await,
+        room_list.event("roomOwner").await,
         json!({ "id": id, "owner": { "name": look.name, "tone": look.tone } })
     );
     // The notices: the owner left, then the new owner (earlier join notices may still be
@@ -435,9 +437,9 @@ async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
     let guest = Browser::new(&srv);
     let owner_id = owner.public_id(id).await;
     let guest_id = guest.public_id(id).await;
-    let mut lobby = SocketClient::lobby(&srv).await;
-    let o = SocketClient::chat(&srv, &owner, id).await.socket();
-    let mut g = SocketClient::chat(&srv, &guest, id).await.socket();
+    let mut room_list = room_list_socket(&srv).await;
+    let o = chat_socket(&srv, &owner, id).await.socket();
+    let mut g = chat_socket(&srv, &guest, id).await.socket();
     participants(&mut g, &[&owner_id, &guest_id]).await;
     // Past the join notices.
     assert_eq!(
@@ -445,7 +447,7 @@ async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
         json!({ "ok": true })
     );
     while g.event("chat").await["body"] != json!("before") {}
-    while lobby.event("roomCount").await != json!({ "id": id, "count": 2 }) {}
+    while room_list.event("roomCount").await != json!({ "id": id, "count": 2 }) {}
 
     // The page goes (no DISCONNECT: a reload) and comes back within the grace period.
     o.close().await;
@@ -455,7 +457,7 @@ async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
         2,
         "the owner keeps their seat meanwhile"
     );
-    let mut o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let mut o = chat_socket(&srv, &owner, id).await.socket();
     let list = participants(&mut o, &[&owner_id, &guest_id]).await;
     assert_eq!(list[0]["owner"], json!(true));
 
@@ -464,8 +466,8 @@ async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
     for name in ["chat", "participants", "owner"] {
         assert_eq!(g.try_event(name, QUIET).await, None, "{name}");
     }
-    assert_eq!(lobby.try_event("roomCount", QUIET).await, None);
-    assert_eq!(lobby.try_event("roomOwner", QUIET).await, None);
+    assert_eq!(room_list.try_event("roomCount", QUIET).await, None);
+    assert_eq!(room_list.try_event("roomOwner", QUIET).await, None);
     // The owner still owns it, by every account.
     assert!(srv.state.chat().participants(id)[0].owner);
     assert_eq!(
@@ -490,8 +492,8 @@ async fn an_owner_gone_past_the_grace_period_departs_and_hands_the_room_over() {
     let guest = Browser::new(&srv);
     let owner_id = owner.public_id(id).await;
     let guest_id = guest.public_id(id).await;
-    let o = SocketClient::chat(&srv, &owner, id).await.socket();
-    let mut g = SocketClient::chat(&srv, &guest, id).await.socket();
+    let o = chat_socket(&srv, &owner, id).await.socket();
+    let mut g = chat_socket(&srv, &guest, id).await.socket();
     participants(&mut g, &[&owner_id, &guest_id]).await;
 
     o.close().await;
@@ -508,7 +510,7 @@ async fn an_owner_gone_past_the_grace_period_departs_and_hands_the_room_over() {
     while g.event("chat").await["body"] != json!(left) {}
 
     // Coming back later is an arrival like any other, and does not take the room back.
-    let mut o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let mut o = chat_socket(&srv, &owner, id).await.socket();
     let list = participants(&mut o, &[&guest_id, &owner_id]).await;
     assert_eq!(list[1]["owner"], json!(false));
     let arrived = format!("{}님이 입장하셨습니다.", look_for(&owner_id).name);
@@ -531,12 +533,12 @@ async fn capacity_counts_people_not_tabs() {
     // Let in while there was room; the socket comes later.
     late.public_id(id).await;
 
-    let _o = SocketClient::chat(&srv, &owner, id).await.socket();
-    let _f = SocketClient::chat(&srv, &friend, id).await.socket();
-    let refusal = SocketClient::chat(&srv, &late, id).await.refusal();
+    let _o = chat_socket(&srv, &owner, id).await.socket();
+    let _f = chat_socket(&srv, &friend, id).await.socket();
+    let refusal = chat_socket(&srv, &late, id).await.refusal();
     assert_eq!(refusal, "허용 인원이 초과하였습니다.");
     // A second tab of someone inside always joins.
-    let _o2 = SocketClient::chat(&srv, &owner, id).await.socket();
+    let _o2 = chat_socket(&srv, &owner, id).await.socket();
     assert_eq!(srv.state.chat().count(id), 2);
     srv.stop().await;
 }
@@ -548,19 +550,19 @@ async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_
         &[("ROOM_DELETE_GRACE_MS", "300")],
     ))
     .await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = room_list_socket(&srv).await;
     let owner = Browser::new(&srv);
     let id = owner.create_room("잠깐", "", "").await;
-    lobby.forget("newRoom");
+    room_list.forget("newRoom");
 
     // A refresh: the page goes and comes straight back; the owner never stops being there.
-    let socket = SocketClient::chat(&srv, &owner, id).await.socket();
+    let socket = chat_socket(&srv, &owner, id).await.socket();
     socket.close().await;
     actix_rt::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(srv.state.chat().count(id), 1);
-    let socket = SocketClient::chat(&srv, &owner, id).await.socket();
+    let socket = chat_socket(&srv, &owner, id).await.socket();
     assert_eq!(
-        lobby
+        room_list
             .try_event("removeRoom", Duration::from_millis(600))
             .await,
         None
@@ -575,7 +577,7 @@ async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_
         .is_some());
 
     socket.close().await;
-    assert_eq!(lobby.event("removeRoom").await, json!(id));
+    assert_eq!(room_list.event("removeRoom").await, json!(id));
     assert!(srv
         .state
         .chat()
@@ -585,7 +587,7 @@ async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_
         .expect("store")
         .is_none());
     assert_eq!(
-        SocketClient::chat(&srv, &owner, id).await.refusal(),
+        chat_socket(&srv, &owner, id).await.refusal(),
         "존재하지 않는 방입니다."
     );
     srv.stop().await;
@@ -598,9 +600,9 @@ async fn a_room_nobody_enters_is_deleted_too() {
         &[("ROOM_DELETE_GRACE_MS", "100")],
     ))
     .await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = room_list_socket(&srv).await;
     let id = Browser::new(&srv).create_room("빈 방", "", "").await;
-    assert_eq!(lobby.event("removeRoom").await, json!(id));
+    assert_eq!(room_list.event("removeRoom").await, json!(id));
     srv.stop().await;
 }
 
@@ -611,8 +613,8 @@ async fn people_inside_a_deleted_room_are_sent_away() {
     let id = owner.create_room("방", "", "").await;
     let guest = Browser::new(&srv);
     guest.public_id(id).await;
-    let _o = SocketClient::chat(&srv, &owner, id).await.socket();
-    let mut g = SocketClient::chat(&srv, &guest, id).await.socket();
+    let _o = chat_socket(&srv, &owner, id).await.socket();
+    let mut g = chat_socket(&srv, &guest, id).await.socket();
     assert!(common::eventually(|| srv.state.chat().count(id) == 2).await);
 
     assert_eq!(
@@ -635,7 +637,7 @@ async fn markup_in_titles_and_chats_is_shown_as_text() {
     let srv = TestServer::start(config("development")).await;
     let alice = Browser::new(&srv);
     let id = alice.create_room(MARKUP, "", "").await;
-    let mut a = SocketClient::chat(&srv, &alice, id).await.socket();
+    let mut a = chat_socket(&srv, &alice, id).await.socket();
     assert_eq!(
         a.emit_ack("chat", json!({ "text": MARKUP })).await,
         json!({ "ok": true })

@@ -4,7 +4,7 @@ mod common;
 
 use actix_web::http::{header, StatusCode};
 use common::{config, TestServer};
-use gif_chat::app::SESSION_COOKIE_NAME;
+use gif_chat::config::SESSION_COOKIE_NAME;
 
 struct Page {
     status: StatusCode,

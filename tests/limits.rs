@@ -15,7 +15,7 @@ use actix_web::http::{header, StatusCode};
 use awc::ws::{CloseCode, Frame, Message};
 use common::{config, config_with, Browser, TestServer};
 use futures_util::{SinkExt as _, StreamExt as _};
-use gif_chat::app::{MAX_FORM_BYTES, MAX_SOCKET_PAYLOAD};
+use gif_chat::state::{MAX_FORM_BYTES, MAX_SOCKET_PAYLOAD};
 
 const STEP: Duration = Duration::from_secs(3);
 

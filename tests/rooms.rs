@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use actix_web::http::{header, StatusCode};
-use common::{attribute, config, Browser, SocketClient, TempDir, TestServer};
+use common::{attribute, chat_socket, config, room_list_socket, Browser, TempDir, TestServer};
 use serde_json::json;
 
 #[actix_rt::test]
@@ -105,12 +105,12 @@ async fn an_invalid_form_comes_back_with_its_message_and_values_but_not_the_pass
 #[actix_rt::test]
 async fn creating_a_room_makes_the_creator_its_owner_and_lets_them_in() {
     let srv = TestServer::start(config("development")).await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = room_list_socket(&srv).await;
     let browser = Browser::new(&srv);
     let id = browser.create_room("게임방", "3", "secret-pw").await;
 
     // The room lists hear of it, without the password.
-    let new_room = lobby.event("newRoom").await;
+    let new_room = room_list.event("newRoom").await;
     let me = browser.public_id(id).await;
     assert_eq!(
         new_room,
@@ -321,7 +321,7 @@ async fn post_guess(
     let Some(cookie) = page
         .set_cookies
         .iter()
-        .find(|c| c.starts_with(gif_chat::app::SESSION_COOKIE_NAME))
+        .find(|c| c.starts_with(gif_chat::config::SESSION_COOKIE_NAME))
         .map(|c| c.split(';').next().unwrap_or_default().to_owned())
     else {
         return (page, String::new());
@@ -545,8 +545,8 @@ async fn a_full_room_refuses_newcomers_but_not_someone_already_inside() {
         friend.get(&format!("/room/{id}")).await.status,
         StatusCode::OK
     );
-    let _owner_socket = SocketClient::chat(&srv, &owner, id).await.socket();
-    let _friend_socket = SocketClient::chat(&srv, &friend, id).await.socket();
+    let _owner_socket = chat_socket(&srv, &owner, id).await.socket();
+    let _friend_socket = chat_socket(&srv, &friend, id).await.socket();
     assert!(common::eventually(|| srv.state.chat().count(id) == 2).await);
 
     let late = Browser::new(&srv);
@@ -568,7 +568,7 @@ async fn a_full_room_refuses_newcomers_but_not_someone_already_inside() {
 #[actix_rt::test]
 async fn only_the_owner_may_delete_a_room() {
     let srv = TestServer::start(config("development")).await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = room_list_socket(&srv).await;
     let owner = Browser::new(&srv);
     let id = owner.create_room("지울 방", "", "").await;
     let other = Browser::new(&srv);
@@ -589,7 +589,7 @@ async fn only_the_owner_may_delete_a_room() {
     let page = owner.delete(&format!("/room/{id}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.json(), json!({"ok": true}));
-    assert_eq!(lobby.event("removeRoom").await, json!(id));
+    assert_eq!(room_list.event("removeRoom").await, json!(id));
     assert!(srv
         .state
         .chat()
@@ -686,7 +686,7 @@ async fn behind_a_tls_proxy_pages_are_https_and_the_cookie_secure() {
     let cookie = page
         .set_cookies
         .iter()
-        .find(|c| c.starts_with(gif_chat::app::SESSION_COOKIE_NAME))
+        .find(|c| c.starts_with(gif_chat::config::SESSION_COOKIE_NAME))
         .expect("a session cookie");
     assert!(cookie.contains("; Secure"), "{cookie}");
     // Plain http is now the other site.

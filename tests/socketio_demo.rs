@@ -6,63 +6,20 @@ mod common;
 
 use std::time::Duration;
 
-use awc::error::WsProtocolError;
-use awc::ws::{Frame, Message};
+use awc::ws::Message;
 use common::{config, TestServer};
-use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
-use gif_chat::{app::AppState, news::NEWS};
+use gif_chat::{demo::socketio::NEWS, state::AppState};
+use test_client::RawClient;
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(2);
 const POLL_EVERY: Duration = Duration::from_millis(20);
 
-/// An awc WebSocket connection, named so it can be boxed.
-trait WsConn:
-    Stream<Item = Result<Frame, WsProtocolError>> + Sink<Message, Error = WsProtocolError> + Unpin
-{
-}
-
-impl<T> WsConn for T where
-    T: Stream<Item = Result<Frame, WsProtocolError>>
-        + Sink<Message, Error = WsProtocolError>
-        + Unpin
-{
-}
-
-type Conn = dyn WsConn;
-
-/// The next text frame; Engine.IO pings are answered on the way.
-async fn next_text(conn: &mut Box<Conn>) -> String {
-    loop {
-        let frame = tokio::time::timeout(STEP_TIMEOUT, conn.next())
-            .await
-            .expect("a frame arrives in time")
-            .expect("the connection is open")
-            .expect("the frame is valid");
-        match frame {
-            Frame::Text(bytes) if &bytes[..] == b"2" => {
-                conn.send(Message::Text("3".into())).await.expect("pong");
-            }
-            Frame::Text(bytes) => return String::from_utf8(bytes.to_vec()).expect("UTF-8"),
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
-
-/// Opens a WebSocket Engine.IO session and joins the root namespace.
-async fn connect_socketio(srv: &TestServer) -> Box<Conn> {
-    let (_, conn) = awc::Client::default()
-        .ws(srv.url("/socket.io/?EIO=4&transport=websocket"))
-        .connect()
-        .await
-        .expect("WebSocket handshake succeeds");
-    let mut conn: Box<Conn> = Box::new(conn);
-    assert!(next_text(&mut conn).await.starts_with(r#"0{"sid":""#));
-    conn.send(Message::Text("40".into()))
-        .await
-        .expect("send CONNECT");
-    let connected = next_text(&mut conn).await;
-    assert!(connected.starts_with(r#"40{"sid":""#), "{connected}");
-    conn
+/// Opens a WebSocket Engine.IO session and joins the main namespace.
+async fn connect_socketio(srv: &TestServer) -> RawClient {
+    let request = awc::Client::default().ws(srv.url("/socket.io/?EIO=4&transport=websocket"));
+    let mut client = RawClient::open(request).await;
+    client.connect("/", None).await;
+    client
 }
 
 async fn wait_for_no_timers(state: &AppState) -> usize {
@@ -83,13 +40,11 @@ async fn news_arrives_on_the_interval_and_the_timer_stops_on_disconnect() {
     assert_eq!(srv.state.live_news_timers(), 1);
 
     let news = format!(r#"42["news","{NEWS}"]"#);
-    assert_eq!(next_text(&mut conn).await, news);
-    conn.send(Message::Text(r#"42["reply","Hello Node.JS"]"#.into()))
-        .await
-        .expect("send reply");
-    assert_eq!(next_text(&mut conn).await, news);
+    assert_eq!(conn.recv_text().await, news);
+    conn.send(r#"42["reply","Hello Node.JS"]"#);
+    assert_eq!(conn.recv_text().await, news);
 
-    conn.send(Message::Close(None)).await.expect("close");
+    conn.send_message(Message::Close(None));
     assert_eq!(wait_for_no_timers(&srv.state).await, 0);
     srv.stop().await;
 }
@@ -97,10 +52,8 @@ async fn news_arrives_on_the_interval_and_the_timer_stops_on_disconnect() {
 #[actix_rt::test]
 async fn leaving_the_namespace_also_stops_the_timer() {
     let srv = TestServer::start(config("development")).await;
-    let mut conn = connect_socketio(&srv).await;
-    conn.send(Message::Text("41".into()))
-        .await
-        .expect("send DISCONNECT");
+    let conn = connect_socketio(&srv).await;
+    conn.send("41");
     assert_eq!(wait_for_no_timers(&srv.state).await, 0);
     srv.stop().await;
 }

@@ -4,8 +4,8 @@
 mod common;
 
 use actix_web::http::{header, StatusCode};
-use common::{config, config_with, Browser, SocketClient, TestServer};
-use gif_chat::uploads::{MAX_UPLOAD_BYTES, NOT_AN_IMAGE, TOO_LARGE};
+use common::{chat_socket, config, config_with, room_list_socket, Browser, TestServer};
+use gif_chat::chat::uploads::{MAX_UPLOAD_BYTES, NOT_AN_IMAGE, TOO_LARGE};
 use serde_json::json;
 
 /// The smallest valid GIF: one transparent pixel.
@@ -27,7 +27,7 @@ async fn an_uploaded_gif_is_announced_stored_and_served_as_a_gif() {
     let srv = TestServer::start(config("development")).await;
     let owner = Browser::new(&srv);
     let id = owner.create_room("짤방", "", "").await;
-    let mut socket = SocketClient::chat(&srv, &owner, id).await.socket();
+    let mut socket = chat_socket(&srv, &owner, id).await.socket();
 
     let page = owner.upload(id, "gif", PIXEL_GIF, true).await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
@@ -185,7 +185,7 @@ async fn images_are_shown_only_to_people_let_into_their_room() {
     let srv = TestServer::start(config("development")).await;
     let owner = Browser::new(&srv);
     let id = owner.create_room("짤방", "", "").await;
-    let mut o = SocketClient::chat(&srv, &owner, id).await.socket();
+    let mut o = chat_socket(&srv, &owner, id).await.socket();
     owner.upload(id, "gif", PIXEL_GIF, true).await;
     let path = format!(
         "/gif/{}",
@@ -211,7 +211,7 @@ async fn images_are_shown_only_to_people_let_into_their_room() {
     assert_eq!(page.bytes, PIXEL_GIF);
 
     // Kicked out: the room's images go with the room.
-    let _v = SocketClient::chat(&srv, &visitor, id).await.socket();
+    let _v = chat_socket(&srv, &visitor, id).await.socket();
     assert_eq!(
         o.emit_ack("kick", json!({ "id": visitor_id })).await,
         json!({ "ok": true })
@@ -231,18 +231,18 @@ async fn a_deleted_room_takes_its_files_with_it() {
         &[("ROOM_DELETE_GRACE_MS", "100")],
     ))
     .await;
-    let mut lobby = SocketClient::lobby(&srv).await;
+    let mut room_list = room_list_socket(&srv).await;
     let owner = Browser::new(&srv);
     let id = owner.create_room("짤방", "", "").await;
-    let socket = SocketClient::chat(&srv, &owner, id).await.socket();
+    let socket = chat_socket(&srv, &owner, id).await.socket();
     owner.upload(id, "gif", PIXEL_GIF, true).await;
     let names = gifs_on_page(&owner, id).await;
     let file = srv.dir.path().join("uploads").join(&names[0]);
     assert!(file.is_file());
 
     socket.close().await;
-    lobby.forget("newRoom");
-    assert_eq!(lobby.event("removeRoom").await, json!(id));
+    room_list.forget("newRoom");
+    assert_eq!(room_list.event("removeRoom").await, json!(id));
     assert!(!file.exists());
     assert!(srv
         .state

@@ -9,7 +9,7 @@ use awc::error::WsProtocolError;
 use awc::ws::{CloseCode, CloseReason, Frame, Message};
 use common::{config, TestServer};
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
-use gif_chat::{app::AppState, ws::SERVER_MESSAGE};
+use gif_chat::{demo::ws::SERVER_MESSAGE, state::AppState};
 
 /// Upper bound for anything the server should do within a few 50 ms intervals.
 const STEP_TIMEOUT: Duration = Duration::from_secs(2);

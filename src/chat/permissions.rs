@@ -2,7 +2,7 @@
 
 use crate::store::{Room, StoreError};
 
-use super::{presence::JoinError, ChatHub, Person};
+use super::{hub::ChatHub, person::Person, presence::JoinError};
 
 /// Why someone may not (yet) be in a room; `message` is what they are told.
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use actix_web::{
 };
 
 use super::person::Person;
-use crate::{app::SESSION_COOKIE_NAME, error::AppError, identity::new_user_id};
+use crate::{config::SESSION_COOKIE_NAME, error::AppError, identity::new_user_id};
 
 /// The secret random user id (`identity::new_user_id`); never sent to a client.
 pub const USER_KEY: &str = "user";

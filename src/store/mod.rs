@@ -6,6 +6,7 @@
 //! They stick to SQL that SQLite and PostgreSQL share (`RETURNING`, `ON CONFLICT`, a quoted
 //! `"user"` column, since `user` is reserved in PostgreSQL); only `open` is SQLite-specific.
 
+mod error;
 mod password;
 #[cfg(test)]
 mod tests;
@@ -18,12 +19,13 @@ use std::{
 };
 
 use sqlx::{
-    migrate::{MigrateError, Migrator},
+    migrate::Migrator,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     SqlitePool,
 };
 
 use crate::config::HashLimits;
+pub use error::StoreError;
 use password::Hasher;
 
 /// The SQL files under `migrations/`, compiled into the binary so a deployment is one file.
@@ -131,30 +133,6 @@ pub struct NewChat {
     pub body: String,
     /// Required for a whisper, refused for every other kind.
     pub target: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("database migration failed: {0}")]
-    Migrate(#[from] MigrateError),
-    #[error("password hashing failed: {0}")]
-    Hash(String),
-    /// Every Argon2 permit stayed taken for the whole queue timeout.
-    #[error("too many passwords are being checked; try again shortly")]
-    Busy,
-    #[error("database file: {0}")]
-    Io(#[from] std::io::Error),
-    /// The room was deleted (or never existed), e.g. a chat or ban racing the room's deletion.
-    #[error("room {0} does not exist")]
-    RoomNotFound(i64),
-    /// A [`NewChat`] whose kind and target disagree.
-    #[error("invalid chat: {0}")]
-    InvalidChat(&'static str),
-    /// A stored value this code cannot read, e.g. an unknown chat kind.
-    #[error("unexpected value in the database: {0}")]
-    Corrupt(String),
 }
 
 /// `chats` as stored: the kind is text until checked by [`Chat::try_from`].

@@ -25,7 +25,7 @@ use argon2::{
 use rand::rngs::OsRng;
 use tokio::sync::oneshot;
 
-use super::StoreError;
+use super::error::StoreError;
 use crate::config::HashLimits;
 
 /// Hashes waiting beyond this many are refused at once: they could not start in time anyway.

@@ -1,12 +1,11 @@
 //! A real gif-chat server on 127.0.0.1:0 for the integration tests, a cookie-keeping HTTP
-//! client, and a raw Socket.IO client over one Engine.IO WebSocket.
+//! client, and the app's sockets on the workspace's raw Socket.IO client (`test-client`).
 
 // Every test crate includes this module and uses a different part of it.
 #![allow(dead_code)]
 
 use std::{
     cell::RefCell,
-    collections::VecDeque,
     net::TcpListener,
     path::{Path, PathBuf},
     sync::{
@@ -21,16 +20,14 @@ use actix_web::{
     http::{header, StatusCode},
     web, HttpServer,
 };
-use awc::{
-    error::WsProtocolError,
-    ws::{Frame, Message},
-};
-use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
+use futures_util::Stream;
 use gif_chat::{
-    app::{build_app, AppState, SESSION_COOKIE_NAME},
-    config::Config,
+    app::build_app,
+    config::{Config, SESSION_COOKIE_NAME},
+    state::AppState,
 };
 use serde_json::Value;
+pub use test_client::{Joined, SocketClient};
 
 pub const TEST_SECRET: &str = "integration-test cookie secret";
 /// Upper bound for one step the server should take at once.
@@ -318,281 +315,43 @@ pub fn attribute(html: &str, name: &str) -> Option<String> {
     Some(html[start..end].to_owned())
 }
 
-/// An awc WebSocket connection, named so it can be boxed.
-pub trait WsConn:
-    Stream<Item = Result<Frame, WsProtocolError>> + Sink<Message, Error = WsProtocolError> + Unpin
-{
+/// Opens a Socket.IO WebSocket to the app (with the cookie and origin, if any) and
+/// CONNECTs to `nsp` with `auth`.
+pub async fn connect_socket(
+    srv: &TestServer,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+    nsp: &str,
+    auth: Value,
+) -> Joined {
+    let mut request = awc::Client::default().ws(srv.url("/socket.io/?EIO=4&transport=websocket"));
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    if let Some(origin) = origin {
+        request = request.origin(origin);
+    }
+    SocketClient::connect(request, STEP_TIMEOUT, nsp, &auth).await
 }
 
-impl<T> WsConn for T where
-    T: Stream<Item = Result<Frame, WsProtocolError>>
-        + Sink<Message, Error = WsProtocolError>
-        + Unpin
-{
+/// A `/chat` socket for `browser` in `room`, from this site's page.
+pub async fn chat_socket(srv: &TestServer, browser: &Browser, room: i64) -> Joined {
+    let cookie = browser.cookie();
+    let auth = serde_json::json!({ "room": room });
+    connect_socket(srv, cookie.as_deref(), Some(srv.origin()), "/chat", auth).await
 }
 
-/// A raw Socket.IO client in one namespace over a WebSocket Engine.IO connection.
-pub struct SocketClient {
-    conn: Box<dyn WsConn>,
-    nsp: String,
-    /// Events received but not yet asked for: (name, first argument).
-    events: VecDeque<(String, Value)>,
-    next_ack: u64,
-    disconnected: bool,
-}
-
-enum Read {
-    Nothing,
-    Ack(u64, Value),
-    Other,
-}
-
-/// What a packet for `nsp` starts with after its type: nothing for the root namespace,
-/// else the name and a comma.
-fn nsp_prefix(nsp: &str) -> String {
-    if nsp == "/" {
-        String::new()
-    } else {
-        format!("{nsp},")
-    }
-}
-
-/// How a namespace CONNECT was answered.
-pub enum Joined {
-    Connected(SocketClient),
-    Refused(String),
-}
-
-impl Joined {
-    pub fn socket(self) -> SocketClient {
-        match self {
-            Joined::Connected(socket) => socket,
-            Joined::Refused(message) => panic!("connection refused: {message}"),
-        }
-    }
-
-    pub fn refusal(self) -> String {
-        match self {
-            Joined::Connected(_) => panic!("connection accepted"),
-            Joined::Refused(message) => message,
-        }
-    }
-}
-
-impl SocketClient {
-    /// Opens an Engine.IO WebSocket (with the cookie and origin, if any) and CONNECTs to
-    /// `nsp` with `auth`.
-    pub async fn connect(
-        srv: &TestServer,
-        cookie: Option<&str>,
-        origin: Option<&str>,
-        nsp: &str,
-        auth: Value,
-    ) -> Joined {
-        let mut req = awc::Client::default().ws(srv.url("/socket.io/?EIO=4&transport=websocket"));
-        if let Some(cookie) = cookie {
-            req = req.header(header::COOKIE, cookie);
-        }
-        if let Some(origin) = origin {
-            req = req.origin(origin);
-        }
-        let (_, conn) = req.connect().await.expect("WebSocket handshake succeeds");
-        let mut socket = SocketClient {
-            conn: Box::new(conn),
-            nsp: nsp.to_owned(),
-            events: VecDeque::new(),
-            next_ack: 0,
-            disconnected: false,
-        };
-        let open = socket.next_text().await;
-        assert!(open.starts_with(r#"0{"sid":""#), "{open}");
-        let nsp = nsp_prefix(nsp);
-        socket.send(format!("40{nsp}{auth}")).await;
-        let text = socket.next_text().await;
-        if text.starts_with(&format!("40{nsp}")) {
-            return Joined::Connected(socket);
-        }
-        let error = text
-            .strip_prefix(&format!("44{nsp}"))
-            .unwrap_or_else(|| panic!("unexpected packet before CONNECT: {text}"));
-        let error: Value = serde_json::from_str(error).expect("CONNECT_ERROR JSON");
-        Joined::Refused(error["message"].as_str().unwrap_or_default().to_owned())
-    }
-
-    /// A `/chat` socket for `browser` in `room`, from this site's page.
-    pub async fn chat(srv: &TestServer, browser: &Browser, room: i64) -> Joined {
-        let cookie = browser.cookie();
-        let auth = serde_json::json!({ "room": room });
-        Self::connect(srv, cookie.as_deref(), Some(srv.origin()), "/chat", auth).await
-    }
-
-    /// A `/room` (room list) socket.
-    pub async fn lobby(srv: &TestServer) -> SocketClient {
-        Self::connect(
-            srv,
-            None,
-            Some(srv.origin()),
-            "/room",
-            serde_json::json!({}),
-        )
-        .await
-        .socket()
-    }
-
-    async fn send(&mut self, text: String) {
-        self.conn
-            .send(Message::Text(text.into()))
-            .await
-            .expect("send a frame");
-    }
-
-    /// The next text frame; Engine.IO pings are answered on the way.
-    async fn next_text(&mut self) -> String {
-        self.try_next_text(STEP_TIMEOUT)
-            .await
-            .expect("a frame arrives in time")
-    }
-
-    async fn try_next_text(&mut self, wait: Duration) -> Option<String> {
-        loop {
-            let frame = match tokio::time::timeout(wait, self.conn.next()).await {
-                Err(_) => return None,
-                Ok(None) => panic!("the connection closed"),
-                Ok(Some(frame)) => frame.expect("the frame is valid"),
-            };
-            match frame {
-                Frame::Text(bytes) if &bytes[..] == b"2" => self.send("3".to_owned()).await,
-                Frame::Text(bytes) => {
-                    return Some(String::from_utf8(bytes.to_vec()).expect("UTF-8"))
-                }
-                Frame::Close(_) => panic!("the connection closed"),
-                other => panic!("unexpected frame {other:?}"),
-            }
-        }
-    }
-
-    /// Reads one packet within `wait`: an event is queued, a DISCONNECT noted, an ack
-    /// returned as `Read::Ack`.
-    async fn read_packet(&mut self, wait: Duration) -> Read {
-        let Some(text) = self.try_next_text(wait).await else {
-            return Read::Nothing;
-        };
-        let nsp = nsp_prefix(&self.nsp);
-        let event_prefix = format!("42{nsp}");
-        let ack_prefix = format!("43{nsp}");
-        if let Some(rest) = text.strip_prefix(&event_prefix) {
-            let args: Vec<Value> = serde_json::from_str(rest).expect("event JSON");
-            let name = args[0].as_str().expect("event name").to_owned();
-            self.events
-                .push_back((name, args.get(1).cloned().unwrap_or(Value::Null)));
-            Read::Other
-        } else if let Some(rest) = text.strip_prefix(&ack_prefix) {
-            let split = rest.find('[').expect("ack arguments");
-            let id = rest[..split].parse().expect("ack id");
-            let args: Vec<Value> = serde_json::from_str(&rest[split..]).expect("ack JSON");
-            Read::Ack(id, args.into_iter().next().unwrap_or(Value::Null))
-        } else if text == format!("41{}", self.nsp) || text == format!("41{nsp}") {
-            self.disconnected = true;
-            Read::Other
-        } else {
-            panic!("unexpected packet {text}");
-        }
-    }
-
-    /// Emits `event` with `data` and waits for its ack's first argument.
-    pub async fn emit_ack(&mut self, event: &str, data: Value) -> Value {
-        let id = self.next_ack;
-        self.next_ack += 1;
-        let packet = serde_json::json!([event, data]);
-        self.send(format!("42{}{id}{packet}", nsp_prefix(&self.nsp)))
-            .await;
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match self.read_packet(left).await {
-                Read::Ack(acked, reply) => {
-                    assert_eq!(acked, id, "acks arrive in order here");
-                    return reply;
-                }
-                Read::Nothing => panic!("no ack for {event} in time"),
-                Read::Other => assert!(!self.disconnected, "disconnected while waiting for an ack"),
-            }
-        }
-    }
-
-    /// Emits without asking for an ack.
-    pub async fn emit(&mut self, event: &str, data: Value) {
-        let packet = serde_json::json!([event, data]);
-        self.send(format!("42{}{packet}", nsp_prefix(&self.nsp)))
-            .await;
-    }
-
-    /// The next `name` event's argument (other events stay queued).
-    pub async fn event(&mut self, name: &str) -> Value {
-        self.try_event(name, STEP_TIMEOUT)
-            .await
-            .unwrap_or_else(|| panic!("no {name} event in time; queued: {:?}", self.events))
-    }
-
-    /// The next `name` event within `wait`, if any.
-    pub async fn try_event(&mut self, name: &str, wait: Duration) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            if let Some(at) = self.events.iter().position(|(n, _)| n == name) {
-                return self.events.remove(at).map(|(_, data)| data);
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() || self.disconnected {
-                return None;
-            }
-            match self.read_packet(left).await {
-                Read::Nothing => return None,
-                Read::Ack(id, _) => panic!("unexpected ack {id}"),
-                Read::Other => {}
-            }
-        }
-    }
-
-    /// Drops every queued `name` event (e.g. older participant lists).
-    pub fn forget(&mut self, name: &str) {
-        self.events.retain(|(n, _)| n != name);
-    }
-
-    /// Waits for the server's DISCONNECT of this namespace.
-    pub async fn disconnected(&mut self) {
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        while !self.disconnected {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match self.read_packet(left).await {
-                Read::Nothing => panic!("no DISCONNECT in time"),
-                Read::Ack(id, _) => panic!("unexpected ack {id}"),
-                Read::Other => {}
-            }
-        }
-    }
-
-    /// Leaves by closing the whole connection, as a closed (or reloaded) tab does.
-    pub async fn close(mut self) {
-        let _ = self.conn.send(Message::Close(None)).await;
-    }
-
-    /// Leaves on purpose: a DISCONNECT of the namespace, then the close, as the official
-    /// client's `socket.disconnect()` does. Waits for the server's close frame, as a
-    /// browser does: a connection dropped at once can lose the frames before it (actix-ws
-    /// reports the end of the stream before the frames it has buffered).
-    pub async fn leave(mut self) {
-        let nsp = self.nsp.clone();
-        self.send(format!("41{nsp},")).await;
-        let _ = self.conn.send(Message::Close(None)).await;
-        let closed = async {
-            while let Some(Ok(frame)) = self.conn.next().await {
-                if matches!(frame, Frame::Close(_)) {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(STEP_TIMEOUT, closed).await;
-    }
+/// A `/room` (room list) socket.
+pub async fn room_list_socket(srv: &TestServer) -> SocketClient {
+    connect_socket(
+        srv,
+        None,
+        Some(srv.origin()),
+        "/room",
+        serde_json::json!({}),
+    )
+    .await
+    .socket()
 }
 
 /// Polls `check` until it holds or the step timeout passes.

@@ -8,6 +8,7 @@
 //! - `loadgen soak [--seconds S] [--clients N]`: churn against the `soak_server` example
 //!   for S seconds (`SOAK_SECONDS`, default 600); fails on leaks (`make soak`).
 
+mod flags;
 mod polling;
 mod proto;
 mod scenarios;
@@ -20,6 +21,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use flags::Flags;
+
 fn usage() -> ExitCode {
     eprintln!(
         "usage:\n  loadgen run <scenario> --port P --pid PID [--conns N] [--warmup S] \
@@ -30,49 +33,6 @@ fn usage() -> ExitCode {
         scenarios::ALL.join(",")
     );
     ExitCode::from(2)
-}
-
-/// `--name value` pairs after the positional arguments.
-pub struct Flags(Vec<(String, Option<String>)>);
-
-impl Flags {
-    /// Parses `--name [value]` pairs; any name outside `known` is an error.
-    pub fn parse(args: &[String], known: &[&str]) -> Result<Flags, String> {
-        let mut flags = Vec::new();
-        let mut iter = args.iter().peekable();
-        while let Some(arg) = iter.next() {
-            let name = arg
-                .strip_prefix("--")
-                .ok_or_else(|| format!("unexpected argument {arg}"))?;
-            if !known.contains(&name) {
-                return Err(format!("unknown flag --{name}"));
-            }
-            let value = match iter.peek() {
-                Some(v) if !v.starts_with("--") => iter.next().cloned(),
-                _ => None,
-            };
-            flags.push((name.to_owned(), value));
-        }
-        Ok(Flags(flags))
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|(n, _)| n == name)
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.as_deref())
-    }
-
-    pub fn num<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
-        self.get(name)
-            .map(|v| v.parse().map_err(|_| format!("bad --{name} {v}")))
-            .transpose()
-    }
 }
 
 fn run(args: &[String]) -> Result<bool, String> {

@@ -24,11 +24,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::flags::Flags;
 use crate::polling::{self, Http, PollingSession};
 use crate::proto::{self, Incoming};
 use crate::sys;
 use crate::ws::WsConn;
-use crate::Flags;
 
 const DEFAULT_SECONDS: u64 = 600;
 const DEFAULT_CLIENTS: usize = 32;

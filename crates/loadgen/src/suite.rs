@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::flags::Flags;
 use crate::scenarios;
 use crate::sys;
-use crate::Flags;
 
 /// One server under test.
 struct Server {

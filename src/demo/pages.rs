@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use tera::Context;
 
-use crate::{app::AppState, error::AppError};
+use crate::{error::AppError, state::AppState};
 
 pub async fn ws_demo(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state.page("ws-demo.html", &Context::new())

@@ -1,19 +1,23 @@
-//! Creating, entering and deleting rooms.
+//! The chat's pages: the room list, creating a room, entering one, deleting it.
 
-use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use actix_web::{
+    http::{header, StatusCode},
+    web, HttpRequest, HttpResponse,
+};
 use serde::Deserialize;
 use serde_json::json;
 use tera::Context;
 
-use super::{home_with, see_other};
+use super::{
+    hub::ChatView,
+    permissions::{parse_room_id, Refusal},
+    person::Person,
+    room_list::RoomSummary,
+    session::Viewer,
+};
 use crate::{
-    app::AppState,
-    chat::{
-        permissions::{parse_room_id, Refusal},
-        session::Viewer,
-        ChatView, Person,
-    },
     error::AppError,
+    state::AppState,
     store::{NewRoom, Room, StoreError},
     validation::{validate_room, RoomForm, MIN_MAX},
 };
@@ -23,6 +27,35 @@ pub const BUSY: &str = "지금은 요청이 너무 많습니다. 잠시 후 다�
 
 /// Over the room-creation rate (per session or per address).
 pub const TOO_MANY_ROOMS: &str = "방을 너무 자주 만들고 있습니다. 잠시 후 다시 시도해 주세요.";
+
+/// `GET /`: every room, newest first, with its live head count; and the flash message.
+pub async fn index(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, AppError> {
+    let hub = state.chat();
+    let rooms: Vec<RoomSummary> = hub
+        .store()
+        .rooms()
+        .await?
+        .iter()
+        .map(|room| hub.summary(room))
+        .collect();
+    let mut context = Context::new();
+    context.insert("flash", &viewer.take_flash());
+    context.insert("rooms", &rooms);
+    context.insert("me", &viewer.person);
+    state.page("index.html", &context)
+}
+
+/// Back to the room list, which shows `message` once.
+fn home_with(viewer: &Viewer, message: &str) -> Result<HttpResponse, AppError> {
+    viewer.flash(message)?;
+    Ok(see_other("/"))
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
 
 /// `GET /room`: the empty form.
 pub async fn new_room(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {

@@ -10,7 +10,7 @@ use actix_web::{
     web,
 };
 
-use crate::{app::AppState, config::Scheme};
+use crate::{config::Scheme, state::AppState};
 
 /// `data:` images: the empty favicon every page links (`data:,`, which saves a request).
 /// `'self'` does not cover WebSockets in every browser, so the page's own host is added

@@ -14,17 +14,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    participants,
+    hub::{participants, person_key, room_key, ChatHub, ChatView, Hub, Notice},
     permissions::{max_people, parse_room_id, Refusal},
-    person_key,
+    person::Person,
     presence::{Departure, Left},
-    room_key, session, ChatHub, ChatView, Hub, Notice, Person, RoomOwner,
+    session,
 };
 use crate::{
     csrf,
     live::LiveGuard,
     store::{ChatKind, NewChat, StoreError},
 };
+
+/// The namespace of the sockets inside a room.
+pub const ROOM_NSP: &str = "/chat";
 
 /// Longest chat or whisper, in characters.
 pub const MAX_TEXT_CHARS: usize = 1000;
@@ -96,7 +99,7 @@ const NOT_SAVED: &str = "메시지를 저장하지 못했습니다.";
 
 pub(super) fn register(hub: &Arc<Hub>) {
     let weak = Arc::downgrade(hub);
-    hub.rooms.use_middleware(move |socket: Socket| {
+    hub.room_sockets.use_middleware(move |socket: Socket| {
         let hub = weak.upgrade();
         async move {
             // Gone only while the server shuts down.
@@ -105,7 +108,7 @@ pub(super) fn register(hub: &Arc<Hub>) {
         }
     });
     let weak = Arc::downgrade(hub);
-    hub.rooms.on_connect(move |socket: Socket| {
+    hub.room_sockets.on_connect(move |socket: Socket| {
         if let Some(hub) = weak.upgrade() {
             Hub::connected(&hub, socket);
         }
@@ -330,16 +333,10 @@ impl Hub {
         if let Err(err) = self.store.set_owner(room, &owner.id).await {
             log::error!("new owner of room {room}: {err}");
         }
-        if let Err(err) = self.rooms.to(room_key(room)).emit("owner", &owner) {
+        if let Err(err) = self.room_sockets.to(room_key(room)).emit("owner", &owner) {
             log::warn!("owner of room {room}: {err}");
         }
-        let summary = RoomOwner {
-            id: room,
-            owner: owner.look.clone(),
-        };
-        if let Err(err) = self.lobby.emit("roomOwner", summary) {
-            log::warn!("roomOwner of room {room}: {err}");
-        }
+        self.room_list.owner(room, owner.look.clone());
         let text = format!("{}님이 방장이 되었습니다.", owner.look.name);
         self.notice(room, &owner, text, None).await;
     }
@@ -362,7 +359,7 @@ impl Hub {
                 return;
             }
         };
-        let mut to = self.rooms.to(room_key(room));
+        let mut to = self.room_sockets.to(room_key(room));
         if let Some(except) = except {
             to = to.except(except);
         }
@@ -426,7 +423,7 @@ impl Hub {
             person_key(room, &member.person.id),
             person_key(room, &input.to),
         ];
-        if let Err(err) = self.rooms.to(both).emit("whisper", &view) {
+        if let Err(err) = self.room_sockets.to(both).emit("whisper", &view) {
             log::warn!("whisper in room {room}: {err}");
         }
         Ok(())
@@ -454,7 +451,7 @@ impl Hub {
         })?;
         // Out of the room before their sockets go, so those find nothing to announce.
         let departure = hub.presence.remove(room, &input.id);
-        let target = hub.rooms.to(person_key(room, &input.id));
+        let target = hub.room_sockets.to(person_key(room, &input.id));
         if let Err(err) = target.emit("kicked", Notice { message: KICKED }) {
             log::warn!("kicked in room {room}: {err}");
         }

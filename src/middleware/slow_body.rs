@@ -30,10 +30,8 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use tokio::time::{sleep, Instant, Sleep};
 
-use crate::{
-    app::AppState,
-    error::{self, AppError},
-};
+use super::error_pages;
+use crate::{error::AppError, state::AppState};
 
 /// The slowest body accepted, in bytes a second: a poor mobile link still brings tens of
 /// KiB a second; a stalled or deliberately slow client far less.
@@ -64,7 +62,7 @@ pub async fn cut_off_slow_bodies(
     let res = next.call(req).await?;
     let res = if stalled.get() && res.status() != StatusCode::REQUEST_TIMEOUT {
         let (request, _) = res.into_parts();
-        error::error_page(ServiceResponse::from_err(AppError::SlowBody, request))
+        error_pages::error_page(ServiceResponse::from_err(AppError::SlowBody, request))
             .map_into_boxed_body()
     } else {
         res.map_into_boxed_body()

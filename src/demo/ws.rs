@@ -8,7 +8,7 @@ use actix_ws::{
 };
 use tokio::time::{self, Instant, MissedTickBehavior};
 
-use crate::{app::AppState, csrf, error::AppError, live::LiveGuard};
+use crate::{csrf, error::AppError, live::LiveGuard, state::AppState};
 
 /// Pushed to every client once per interval.
 pub const SERVER_MESSAGE: &str = "서버에서 클라이언트로 메시지를 보냅니다.";

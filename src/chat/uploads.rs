@@ -2,9 +2,8 @@
 //! `/gif/{name}`.
 //!
 //! The size limit is enforced while the body streams in, and the bytes must start like an
-//! image (GIF, PNG, JPEG or WebP) whatever the client claims. Files get random names.
-
-use std::path::{Path, PathBuf};
+//! image (GIF, PNG, JPEG or WebP) whatever the client claims. Files get random names
+//! (`images`).
 
 use actix_files::NamedFile;
 use actix_multipart::Multipart;
@@ -13,20 +12,20 @@ use actix_web::{
         header::{self, HeaderValue},
         StatusCode,
     },
-    mime, web, HttpRequest, HttpResponse, ResponseError as _,
+    web, HttpRequest, HttpResponse, ResponseError as _,
 };
 use futures_util::StreamExt as _;
-use rand::{rngs::OsRng, RngCore as _};
 use serde_json::json;
 
+use super::{
+    images::{random_name, remove_files, stored_kind, write_new, ImageKind, SNIFF_BYTES},
+    permissions::{parse_room_id, Refusal},
+    session::Viewer,
+};
 use crate::{
-    app::AppState,
-    chat::{
-        permissions::{parse_room_id, Refusal},
-        session::Viewer,
-    },
     error::AppError,
-    slow_body,
+    middleware::slow_body,
+    state::AppState,
     store::{ChatKind, NewChat},
 };
 
@@ -39,80 +38,6 @@ const TOO_FAST: &str = "메시지를 너무 빨리 보내고 있습니다.";
 /// Past the limit, this much more is read and thrown away so the client (still sending) gets
 /// the 413 rather than a reset connection; beyond it the connection is simply dropped.
 const DRAIN_BYTES: usize = 64 * 1024 * 1024;
-/// Enough bytes to recognise every accepted format.
-const SNIFF_BYTES: usize = 12;
-/// Random part of a stored name: 128 bits, as hex.
-const NAME_BYTES: usize = 16;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageKind {
-    Gif,
-    Png,
-    Jpeg,
-    Webp,
-}
-
-impl ImageKind {
-    /// The format the bytes start with, if accepted.
-    pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
-        if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-            Some(ImageKind::Gif)
-        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-            Some(ImageKind::Png)
-        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(ImageKind::Jpeg)
-        } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
-            Some(ImageKind::Webp)
-        } else {
-            None
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            ImageKind::Gif => "gif",
-            ImageKind::Png => "png",
-            ImageKind::Jpeg => "jpg",
-            ImageKind::Webp => "webp",
-        }
-    }
-
-    fn from_extension(ext: &str) -> Option<ImageKind> {
-        [
-            ImageKind::Gif,
-            ImageKind::Png,
-            ImageKind::Jpeg,
-            ImageKind::Webp,
-        ]
-        .into_iter()
-        .find(|kind| kind.extension() == ext)
-    }
-
-    fn mime(self) -> mime::Mime {
-        match self {
-            ImageKind::Gif => mime::IMAGE_GIF,
-            ImageKind::Png => mime::IMAGE_PNG,
-            ImageKind::Jpeg => mime::IMAGE_JPEG,
-            // unwrap: a constant, valid media type.
-            ImageKind::Webp => "image/webp".parse().unwrap(),
-        }
-    }
-}
-
-/// The kind of a stored file's name: lowercase hex, a dot, a known extension. Anything else
-/// (paths, dots, upper case) is no file of ours.
-pub fn stored_kind(name: &str) -> Option<ImageKind> {
-    let (stem, ext) = name.split_once('.')?;
-    let hex = !stem.is_empty() && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    hex.then(|| ImageKind::from_extension(ext)).flatten()
-}
-
-fn random_name(kind: ImageKind) -> String {
-    let mut bytes = [0u8; NAME_BYTES];
-    OsRng.fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}.{}", kind.extension())
-}
 
 /// `POST /room/{id}/gif`. Answers JSON to `fetch` (which asks for it), else redirects back
 /// to the room or shows the error page.
@@ -253,42 +178,6 @@ fn bad_upload(err: actix_multipart::MultipartError) -> AppError {
     }
 }
 
-/// Writes a new file (never replacing one) on the blocking pool.
-async fn write_new(path: PathBuf, bytes: Vec<u8>) -> Result<(), AppError> {
-    web::block(move || {
-        use std::io::Write as _;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?
-            .write_all(&bytes)
-    })
-    .await
-    .map_err(|err| AppError::Io(std::io::Error::other(err.to_string())))??;
-    Ok(())
-}
-
-/// Deletes stored files by name (a deleted room's GIFs); names that are not ours are
-/// skipped, and failures only logged.
-pub async fn remove_files(dir: PathBuf, names: Vec<String>) {
-    if names.is_empty() {
-        return;
-    }
-    let done = web::block(move || {
-        for name in names.iter().filter(|name| stored_kind(name).is_some()) {
-            match std::fs::remove_file(dir.join(name)) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => log::warn!("removing upload {name}: {err}"),
-            }
-        }
-    })
-    .await;
-    if let Err(err) = done {
-        log::warn!("removing uploads: {err}");
-    }
-}
-
 /// `GET /gif/{name}`: a stored file with its type (and, like everything, `nosniff`), for
 /// people let into the room that shows it: the 128-bit name is not the only key, and someone
 /// kicked out loses the room's images with the room. Revalidated on every use (`no-cache`,
@@ -322,64 +211,4 @@ pub async fn serve(
         HeaderValue::from_static("private, no-cache"),
     );
     Ok(res)
-}
-
-/// Creates the upload directory if needed (at start-up).
-pub fn ensure_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn images_are_recognised_by_their_first_bytes() {
-        assert_eq!(ImageKind::sniff(b"GIF89a\x01\x00"), Some(ImageKind::Gif));
-        assert_eq!(ImageKind::sniff(b"GIF87a"), Some(ImageKind::Gif));
-        assert_eq!(
-            ImageKind::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\x0d"),
-            Some(ImageKind::Png)
-        );
-        assert_eq!(
-            ImageKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
-            Some(ImageKind::Jpeg)
-        );
-        assert_eq!(
-            ImageKind::sniff(b"RIFF\x10\0\0\0WEBPVP8 "),
-            Some(ImageKind::Webp)
-        );
-        for bad in [
-            &b"<svg>"[..],
-            b"GIF8",
-            b"RIFF\x10\0\0\0WAVE",
-            b"",
-            b"hello world!",
-        ] {
-            assert_eq!(ImageKind::sniff(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn only_our_own_names_are_served() {
-        assert_eq!(stored_kind("0123abcd.gif"), Some(ImageKind::Gif));
-        assert_eq!(stored_kind("ff.webp"), Some(ImageKind::Webp));
-        assert_eq!(stored_kind("ff.jpg"), Some(ImageKind::Jpeg));
-        for bad in [
-            ".gif",
-            "ABCD.gif",
-            "abcd.GIF",
-            "abcd.svg",
-            "abcd.gif.gif",
-            "../abcd.gif",
-            "ab/cd.gif",
-            "abcd",
-            "abcg.gif",
-        ] {
-            assert_eq!(stored_kind(bad), None, "{bad}");
-        }
-        let name = random_name(ImageKind::Png);
-        assert_eq!(stored_kind(&name), Some(ImageKind::Png));
-        assert_eq!(name.len(), 2 * NAME_BYTES + 4);
-    }
 }
