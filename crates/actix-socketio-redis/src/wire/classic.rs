@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::msgpack::{self, Flavor};
 use super::packet::{
     into_map, opt_string, payload_from, rooms, string, BroadcastOpts, EventPacket, OptsForm,
+    ROOT_NSP,
 };
 use super::{json, WireError};
 
@@ -111,7 +112,7 @@ impl Broadcast {
     fn encode_form(&self, form: OptsForm) -> Vec<u8> {
         let value = Value::Array(vec![
             Value::String(self.uid.clone()),
-            self.packet.to_value(),
+            self.packet.to_value(true),
             self.opts.to_value(form),
         ]);
         msgpack::encode(&value, &self.packet.payload.binary, Flavor::Notepack)
@@ -132,7 +133,7 @@ impl Broadcast {
         let packet = items
             .next()
             .ok_or(WireError::Malformed("broadcast has no packet"))?;
-        let packet = EventPacket::from_value(packet, &decoded.binary)?;
+        let packet = EventPacket::from_value(packet, &decoded.binary, ROOT_NSP)?;
         let opts = BroadcastOpts::from_value(items.next())?;
         Ok(Broadcast { uid, packet, opts })
     }
@@ -291,7 +292,7 @@ impl Request {
                 binary = &payload.binary;
             }
             RequestKind::Broadcast { packet, opts } => {
-                map.insert("packet".into(), packet.to_value());
+                map.insert("packet".into(), packet.to_value(true));
                 map.insert("opts".into(), opts.to_value(OptsForm::WithFlags));
                 binary = &packet.payload.binary;
             }
@@ -366,7 +367,7 @@ impl Request {
                     .remove("packet")
                     .ok_or(WireError::Malformed("broadcast request has no packet"))?;
                 RequestKind::Broadcast {
-                    packet: EventPacket::from_value(packet, &binary)?,
+                    packet: EventPacket::from_value(packet, &binary, ROOT_NSP)?,
                     opts: BroadcastOpts::from_value(map.remove("opts"))?,
                 }
             }

@@ -228,7 +228,7 @@ impl Body {
                 request_id,
                 opts,
             } => {
-                map.insert("packet".into(), packet.to_value());
+                map.insert("packet".into(), packet.to_value(false));
                 if let Some(id) = request_id {
                     map.insert("requestId".into(), Value::String(id.clone()));
                 }
@@ -293,6 +293,7 @@ impl Body {
         kind: MessageType,
         data: Option<Value>,
         binary: &[Bytes],
+        nsp: &str,
     ) -> Result<Self, WireError> {
         use MessageType as T;
         let without_data = matches!(kind, T::InitialHeartbeat | T::Heartbeat | T::AdapterClose);
@@ -313,7 +314,7 @@ impl Body {
                     .remove("packet")
                     .ok_or(WireError::Malformed("broadcast has no packet"))?;
                 Body::Broadcast {
-                    packet: EventPacket::from_value(packet, binary)?,
+                    packet: EventPacket::from_value(packet, binary, nsp)?,
                     request_id: opt_string(&mut map, "requestId")?,
                     opts: opts(&mut map)?,
                 }
@@ -465,11 +466,10 @@ impl ClusterMessage {
             .and_then(Value::as_i64)
             .ok_or(WireError::Malformed("message type is not an integer"))?;
         let kind = MessageType::from_code(code)?;
-        Ok(ClusterMessage {
-            uid: opt_string(&mut map, "uid")?.unwrap_or_default(),
-            nsp: string(&mut map, "nsp", "message has no nsp")?,
-            body: Body::from_data(kind, map.remove("data"), binary)?,
-        })
+        let uid = opt_string(&mut map, "uid")?.unwrap_or_default();
+        let nsp = string(&mut map, "nsp", "message has no nsp")?;
+        let body = Body::from_data(kind, map.remove("data"), binary, &nsp)?;
+        Ok(ClusterMessage { uid, nsp, body })
     }
 
     /// The fields of the stream entry the streams adapter XADDs: `uid`, `nsp`, `type`
@@ -535,10 +535,12 @@ impl ClusterMessage {
                 (Some(decoded.value), decoded.binary)
             }
         };
+        let nsp = nsp.ok_or(WireError::Malformed("entry has no nsp"))?;
+        let body = Body::from_data(kind, data, &binary, &nsp)?;
         Ok(ClusterMessage {
             uid: uid.unwrap_or_default(),
-            nsp: nsp.ok_or(WireError::Malformed("entry has no nsp"))?,
-            body: Body::from_data(kind, data, &binary)?,
+            nsp,
+            body,
         })
     }
 }

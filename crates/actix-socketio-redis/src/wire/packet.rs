@@ -41,22 +41,29 @@ impl EventPacket {
         }
     }
 
-    /// `{type: 2, data: [event, ...args], nsp}` in Node's key order; placeholders stay, to
-    /// be written as bins (msgpack) against `self.payload.binary`.
-    pub(crate) fn to_value(&self) -> Value {
+    /// `{type: 2, data: [event, ...args], nsp}` in Node's key order (the ClusterAdapter
+    /// leaves `nsp` out: its envelope has it); placeholders stay, to be written as bins
+    /// (msgpack) against `self.payload.binary`.
+    pub(crate) fn to_value(&self, with_nsp: bool) -> Value {
         let mut data = Vec::with_capacity(self.payload.args.len() + 1);
         data.push(Value::String(self.event.clone()));
         data.extend(self.payload.args.iter().cloned());
         let mut map = Map::new();
         map.insert("type".into(), Value::from(EVENT));
         map.insert("data".into(), Value::Array(data));
-        map.insert("nsp".into(), Value::String(self.nsp.clone()));
+        if with_nsp {
+            map.insert("nsp".into(), Value::String(self.nsp.clone()));
+        }
         Value::Object(map)
     }
 
     /// Reads a decoded packet whose placeholders refer to `binary` (the attachments of
-    /// the whole message it came in).
-    pub(crate) fn from_value(value: Value, binary: &[Bytes]) -> Result<Self, WireError> {
+    /// the whole message it came in); without `nsp` it is in `default_nsp`.
+    pub(crate) fn from_value(
+        value: Value,
+        binary: &[Bytes],
+        default_nsp: &str,
+    ) -> Result<Self, WireError> {
         let Value::Object(mut map) = value else {
             return Err(WireError::Malformed("packet is not a map"));
         };
@@ -65,7 +72,7 @@ impl EventPacket {
             _ => return Err(WireError::Malformed("packet is not an event")),
         }
         let nsp = match map.remove("nsp") {
-            None | Some(Value::Null) => ROOT_NSP.to_owned(),
+            None | Some(Value::Null) => default_nsp.to_owned(),
             Some(Value::String(nsp)) => nsp,
             Some(_) => return Err(WireError::Malformed("packet nsp is not a string")),
         };
@@ -302,7 +309,8 @@ pub struct FetchedSocket {
 }
 
 impl FetchedSocket {
-    pub(crate) fn to_value(&self) -> Value {
+    /// The JSON object Node writes for it.
+    pub fn to_value(&self) -> Value {
         let mut map = Map::new();
         map.insert("id".into(), Value::String(self.id.clone()));
         map.insert("handshake".into(), self.handshake.clone());
@@ -315,7 +323,9 @@ impl FetchedSocket {
         Value::Object(map)
     }
 
-    pub(crate) fn from_value(value: Value) -> Result<Self, WireError> {
+    /// Reads one entry of a fetch answer (classic responses carry them as raw JSON, since
+    /// only the requester knows it asked for details rather than ids).
+    pub fn from_value(value: Value) -> Result<Self, WireError> {
         let mut map = into_map(value, "fetched socket is not a map")?;
         Ok(FetchedSocket {
             id: string(&mut map, "id", "fetched socket has no id")?,
@@ -340,7 +350,7 @@ mod tests {
         ];
         // The message's first bin (0) is not part of the packet's data.
         let value = json!({"type": 2, "data": ["ev", {"k": [{"_placeholder": true, "num": 1}]}, {"_placeholder": true, "num": 2}]});
-        let packet = EventPacket::from_value(value, &binary).unwrap();
+        let packet = EventPacket::from_value(value, &binary, ROOT_NSP).unwrap();
         assert_eq!(packet.nsp, "/");
         assert_eq!(packet.event, "ev");
         assert_eq!(
@@ -367,7 +377,7 @@ mod tests {
             json!(["ev"]),
         ] {
             assert!(
-                EventPacket::from_value(value.clone(), &[]).is_err(),
+                EventPacket::from_value(value.clone(), &[], ROOT_NSP).is_err(),
                 "{value}"
             );
         }
