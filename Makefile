@@ -27,10 +27,11 @@ test-rust:
 	$(CARGO) test --workspace
 
 # Node interop (official client) and browser (Debian's chromium via playwright-core) tests
-# against the debug builds.
+# against the debug builds; the cluster and emitter tests need Redis on 127.0.0.1:6379.
 test-js: deps
 	$(CARGO) build -p gif-chat
 	$(CARGO) build -p actix-socketio --example interop
+	$(CARGO) build -p actix-socketio-redis --example emitter
 	node --test tests/js/*.test.mjs
 
 fmt:

@@ -79,7 +79,8 @@ const io = new Server(http, {
   }),
 });
 
-io.on("ping", (data, cb) => cb(`pong:${PORT}:${data}`));
+// An emitter's serverSideEmit has no ack to call.
+io.on("ping", (data, cb) => typeof cb === "function" && cb(`pong:${PORT}:${data}`));
 
 io.on("connection", (socket) => {
   const on = (event, handler) =>
