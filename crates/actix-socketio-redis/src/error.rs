@@ -10,6 +10,9 @@ pub enum Error {
     /// The data could not be turned into JSON.
     #[error("the data could not be serialized: {0}")]
     Serialize(#[from] serde_json::Error),
+    /// The subscriber task is gone (the runtime is shutting down).
+    #[error("the subscriber connection is closed")]
+    SubscriberClosed,
     /// Redis refused the command or could not be reached.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),

@@ -10,16 +10,22 @@
 //! - [`emitter`]: [`Emitter`], for processes that are not servers: broadcasts, room
 //!   changes, disconnects and server-side emits that every node obeys (classic format,
 //!   as Node's redis-emitter).
+//! - [`subscriber`]: [`Subscriber`], the one subscriber connection of a process
+//!   (channels, patterns and shard channels), which reconnects with backoff and renews
+//!   every subscription after Redis restarts.
 //! - [`error`]: [`Error`], what the I/O side of the crate returns.
 //!
 //! The Redis client is redis-rs on tokio (`tokio-comp`, and `connection-manager` for a
-//! publishing connection that reconnects with backoff by itself).
+//! publishing connection that reconnects with backoff by itself; the subscriber
+//! connection is this crate's own, since redis-rs does not renew shard subscriptions).
 
 #![warn(missing_docs)]
 
 pub mod emitter;
 pub mod error;
+pub mod subscriber;
 pub mod wire;
 
 pub use emitter::Emitter;
 pub use error::Error;
+pub use subscriber::Subscriber;
