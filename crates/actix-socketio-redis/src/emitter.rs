@@ -11,7 +11,7 @@
 //! let connection = client.get_connection_manager().await?;
 //! let emitter = actix_socketio_redis::Emitter::new(connection, "socket.io");
 //! emitter.to("lobby").emit("news", "hello").await?;
-//! emitter.of("/admin").server_side_emit("reload", ()).await?;
+//! emitter.of("/admin").server_side_emit("reload", 5).await?;
 //! # Ok(())
 //! # }
 //! ```

@@ -68,8 +68,8 @@ fn write(out: &mut String, value: &Value, binary: &[Bytes]) {
 
 fn write_str(out: &mut String, s: &str) {
     // serde_json escapes exactly JSON.stringify's set: `"`, `\`, and the C0 controls
-    // (\b \f \n \r \t by name, the rest as lowercase \u00xx).
-    out.push_str(&Value::String(s.to_owned()).to_string());
+    // (\b \f \n \r \t by name, the rest as lowercase \u00xx). A str always serializes.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
 }
 
 fn write_number(out: &mut String, n: &Number) {
