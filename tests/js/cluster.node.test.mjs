@@ -216,3 +216,47 @@ describe("a memory node", { timeout: 30_000 }, () => {
     }
   });
 });
+
+describe("an all-Node streams cluster with recovery", { timeout: 60_000 }, () => {
+  const key = uniqueKey("recovery");
+  let nodes;
+  before(async () => {
+    nodes = await startCluster(["node", "node"], { key, adapter: "streams", recoveryMs: 10_000 });
+  });
+  after(async () => {
+    await Promise.all((nodes ?? []).map((n) => n.stop()));
+    await dropKeys(key);
+  });
+
+  test("a client dropped from one node recovers on the other", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const sender = await connect(nodes[1]);
+    const socket = await connect(nodes[0], { reconnection: true, reconnectionDelay: 1000, reconnectionDelayMax: 1000 });
+    try {
+      const id = socket.id;
+      assert.deepEqual(await call(socket, "whoami"), { node: String(nodes[0].port), id, recovered: false });
+      await call(socket, "join", "kept");
+      let got = next(socket, "tick");
+      await call(sender, "emit", { to: ["kept"], event: "tick", args: [1] });
+      const [first, offset] = await got;
+      assert.equal(first, 1);
+      assert.match(offset, /^\d+-\d+$/);
+
+      // Back on the other node, after an event sent while away.
+      socket.io.uri = nodes[1].url;
+      const dropped = next(socket, "disconnect");
+      // The server sees its transport close, a reason it keeps the session for.
+      socket.io.engine.close();
+      assert.equal((await dropped)[0], "forced close");
+      got = next(socket, "tick");
+      await call(sender, "emit", { to: ["kept"], event: "tick", args: [2] });
+      const [second, missedOffset] = await got;
+      assert.equal(second, 2);
+      assert.ok(missedOffset > offset, `${missedOffset} after ${offset}`);
+      assert.deepEqual(await call(socket, "whoami"), { node: String(nodes[1].port), id, recovered: true });
+      assert.deepEqual(await call(sender, "fetch", { in: ["kept"] }), [id]);
+    } finally {
+      socket.disconnect();
+      sender.disconnect();
+    }
+  });
+});
