@@ -99,10 +99,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Control requests queued for the task; few (one per namespace or room change).
 const COMMAND_CAPACITY: usize = 64;
 
+/// A request to the task that owns the connection.
 enum Command {
+    /// Subscribe to (or unsubscribe from) `subscriptions`, then report on `done`.
     Change {
+        /// What changes.
         subscriptions: Vec<Subscription>,
+        /// Add them (true) or remove them.
         subscribe: bool,
+        /// Redis's answer, or `Ok` at once while disconnected.
         done: oneshot::Sender<Result<(), Error>>,
     },
 }
@@ -181,6 +186,7 @@ impl Subscriber {
     }
 }
 
+/// The owner of the connection: it alone sends subscription commands and reconnects.
 struct Task {
     /// Where to (re)connect, RESP3.
     client: redis::Client,

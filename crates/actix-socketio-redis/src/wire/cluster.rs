@@ -210,6 +210,19 @@ impl Body {
         }
     }
 
+    /// The bytes the placeholders of the data refer to.
+    fn attachments(&self) -> &[Bytes] {
+        match self {
+            Body::Broadcast { packet, .. } => &packet.payload.binary,
+            Body::FetchSocketsResponse { binary, .. } => binary,
+            Body::ServerSideEmit { payload, .. } => &payload.binary,
+            Body::ServerSideEmitResponse { packet, .. } | Body::BroadcastAck { packet, .. } => {
+                &packet.binary
+            }
+            _ => &[],
+        }
+    }
+
     /// The `data` object in Node's key order, and the bytes its placeholders refer to.
     fn data(&self) -> Option<(Value, &[Bytes])> {
         let mut map = Map::new();
@@ -419,11 +432,7 @@ impl ClusterMessage {
     }
 
     fn has_binary(&self) -> bool {
-        self.body.message_type().may_carry_binary()
-            && self
-                .body
-                .data()
-                .is_some_and(|(_, binary)| !binary.is_empty())
+        self.body.message_type().may_carry_binary() && !self.body.attachments().is_empty()
     }
 
     /// The sharded adapter's bytes: notepack msgpack if the message carries binary, JSON

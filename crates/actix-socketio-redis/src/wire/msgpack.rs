@@ -95,8 +95,11 @@ impl Item {
 }
 
 struct Reader<'a> {
+    /// The whole input; bins are slices of it.
     input: &'a Bytes,
+    /// Where the next value starts.
     pos: usize,
+    /// The bins read so far, numbered by the placeholders that replace them.
     binary: Vec<Bytes>,
 }
 
