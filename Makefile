@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run deps build test lint test-rust test-js fmt conformance-server clean
+.PHONY: run deps build test lint test-rust test-js fmt cluster-fixtures conformance-server clean
 
 run: deps
 	$(CARGO) run --release -p gif-chat
@@ -36,6 +36,11 @@ test-js: deps
 
 fmt:
 	$(CARGO) fmt --all
+
+# Captures again the bytes Node's Redis adapters and emitter publish (needs Redis on
+# 127.0.0.1:6379) into crates/actix-socketio-redis/tests/fixtures/node-wire.json.
+cluster-fixtures: deps
+	node tests/js/cluster/capture.mjs
 
 # The server the official Engine.IO v4 / Socket.IO v5 test suites expect, on port 3000.
 conformance-server:
