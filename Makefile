@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run deps build test lint test-rust test-js fmt conformance-server clean
+.PHONY: run deps build test lint test-rust test-js fmt cluster-fixtures conformance-server clean
 
 run: deps
 	$(CARGO) run --release -p gif-chat
@@ -27,14 +27,20 @@ test-rust:
 	$(CARGO) test --workspace
 
 # Node interop (official client) and browser (Debian's chromium via playwright-core) tests
-# against the debug builds.
+# against the debug builds; the cluster and emitter tests need Redis on 127.0.0.1:6379.
 test-js: deps
 	$(CARGO) build -p gif-chat
 	$(CARGO) build -p actix-socketio --example interop
+	$(CARGO) build -p actix-socketio-redis --example emitter
 	node --test tests/js/*.test.mjs
 
 fmt:
 	$(CARGO) fmt --all
+
+# Captures again the bytes Node's Redis adapters and emitter publish (needs Redis on
+# 127.0.0.1:6379) into crates/actix-socketio-redis/tests/fixtures/node-wire.json.
+cluster-fixtures: deps
+	node tests/js/cluster/capture.mjs
 
 # The server the official Engine.IO v4 / Socket.IO v5 test suites expect, on port 3000.
 conformance-server:
