@@ -7,6 +7,12 @@
 //! - [`wire`]: the bytes on Redis, sans-IO (no connection, no clock): the msgpack and
 //!   JSON codecs as Node writes them, every message of the three protocols, channel
 //!   names, ids. Decoders never panic; they return a [`wire::WireError`].
+//! - [`cluster`]: [`RedisCluster`], the Redis side of a server process (one subscriber
+//!   and one publishing connection for all namespaces), and its [`RedisConfig`]; its
+//!   [`RedisCluster::adapter`] is the factory for `SocketIoConfig::adapter`.
+//! - [`adapter`]: the namespace adapters, [`ClassicAdapter`] (`createAdapter`) and
+//!   [`ShardedAdapter`] (`createShardedAdapter`), each a `LocalAdapter` plus the network.
+//! - `publisher`: the publishing connection behind a bounded queue.
 //! - [`emitter`]: [`Emitter`], for processes that are not servers: broadcasts, room
 //!   changes, disconnects and server-side emits that every node obeys (classic format,
 //!   as Node's redis-emitter).
@@ -15,17 +21,23 @@
 //!   every subscription after Redis restarts.
 //! - [`error`]: [`Error`], what the I/O side of the crate returns.
 //!
-//! The Redis client is redis-rs on tokio (`tokio-comp`, and `connection-manager` for a
-//! publishing connection that reconnects with backoff by itself; the subscriber
-//! connection is this crate's own, since redis-rs does not renew shard subscriptions).
+//! The Redis client is redis-rs on tokio (`tokio-comp`; `connection-manager` for the
+//! [`Emitter`]'s connection, which reconnects by itself). A server's two connections are
+//! this crate's own: the subscriber, since redis-rs does not renew shard subscriptions,
+//! and the publisher, which must drop rather than queue while Redis is away.
 
 #![warn(missing_docs)]
 
+pub mod adapter;
+pub mod cluster;
 pub mod emitter;
 pub mod error;
+mod publisher;
 pub mod subscriber;
 pub mod wire;
 
+pub use adapter::{ClassicAdapter, ShardedAdapter};
+pub use cluster::{Protocol, RedisCluster, RedisConfig, Stats, SubscriptionMode};
 pub use emitter::Emitter;
 pub use error::Error;
 pub use subscriber::Subscriber;

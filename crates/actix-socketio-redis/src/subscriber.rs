@@ -96,9 +96,6 @@ impl Default for Backoff {
 /// How long one connection attempt may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Control requests queued for the task; few (one per namespace or room change).
-const COMMAND_CAPACITY: usize = 64;
-
 /// A request to the task that owns the connection.
 enum Command {
     /// Subscribe to (or unsubscribe from) `subscriptions`, then report on `done`.
@@ -107,8 +104,8 @@ enum Command {
         subscriptions: Vec<Subscription>,
         /// Add them (true) or remove them.
         subscribe: bool,
-        /// Redis's answer, or `Ok` at once while disconnected.
-        done: oneshot::Sender<Result<(), Error>>,
+        /// Redis's answer, or `Ok` at once while disconnected; `None` when nobody waits.
+        done: Option<oneshot::Sender<Result<(), Error>>>,
     },
 }
 
@@ -116,8 +113,10 @@ enum Command {
 /// every handle is dropped.
 #[derive(Clone)]
 pub struct Subscriber {
-    /// Requests to the task that owns the connection.
-    commands: mpsc::Sender<Command>,
+    /// Requests to the task that owns the connection, in order. Not bounded: each is one
+    /// subscription change (a namespace, or a room of the sharded adapter's dynamic mode),
+    /// done as fast as Redis confirms it, and at once while Redis is away.
+    commands: mpsc::UnboundedSender<Command>,
     /// Messages dropped because the event channel was full.
     dropped: Arc<AtomicU64>,
 }
@@ -151,7 +150,7 @@ impl Subscriber {
             subscriptions: Vec::new(),
         };
         task.connection = Some(task.open().await?);
-        let (commands, commands_rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (commands, commands_rx) = mpsc::unbounded_channel();
         tokio::spawn(task.run(commands_rx, lost_rx));
         Ok((Subscriber { commands, dropped }, receiver))
     }
@@ -173,11 +172,21 @@ impl Subscriber {
             .send(Command::Change {
                 subscriptions,
                 subscribe,
-                done,
+                done: Some(done),
             })
-            .await
             .map_err(|_| Error::SubscriberClosed)?;
         result.await.map_err(|_| Error::SubscriberClosed)?
+    }
+
+    /// Queues a change without waiting for it, for callers that cannot wait (room
+    /// events). Changes are made in the order they are queued, after those queued before.
+    pub fn change_soon(&self, subscriptions: Vec<Subscription>, subscribe: bool) {
+        // The task is gone only when the runtime shuts down: nothing to subscribe for.
+        let _ = self.commands.send(Command::Change {
+            subscriptions,
+            subscribe,
+            done: None,
+        });
     }
 
     /// Messages lost so far because the event receiver was full.
@@ -231,7 +240,9 @@ impl Task {
         };
         let config = AsyncConnectionConfig::new()
             .set_push_sender(push)
-            .set_connection_timeout(Some(CONNECT_TIMEOUT));
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            // A Redis that stops answering must not hold subscription changes forever.
+            .set_response_timeout(Some(CONNECT_TIMEOUT));
         let mut connection = self
             .client
             .get_multiplexed_async_connection_with_config(&config)
@@ -240,7 +251,11 @@ impl Task {
         Ok(connection)
     }
 
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut lost: mpsc::Receiver<u64>) {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut lost: mpsc::Receiver<u64>,
+    ) {
         let mut delay = self.backoff.min;
         let mut retry_at: Option<Instant> = None;
         loop {
@@ -250,7 +265,9 @@ impl Task {
                     None => return,
                     Some(Command::Change { subscriptions, subscribe, done }) => {
                         let result = self.change(subscriptions, subscribe).await;
-                        let _ = done.send(result);
+                        if let Some(done) = done {
+                            let _ = done.send(result);
+                        }
                     }
                 },
                 Some(generation) = lost.recv() => {

@@ -3,9 +3,10 @@
 // (tests/js/cluster/node.mjs), on free ports, with a channel prefix of the test's own, and
 // stops or kills them.
 //
-// The Rust binary is built by
-// `cargo build --release -p actix-socketio-redis --example cluster_node`; the tests never
-// build it themselves, so a stale or missing build is reported instead of hidden.
+// The Rust binary is the debug build `make test-js` makes (`cargo build -p
+// actix-socketio-redis --example cluster_node`); RUST_NODE_BIN names another (the release
+// build, say). The tests never build it themselves, so a stale or missing build is
+// reported instead of hidden.
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -23,7 +24,9 @@ const TARGET_DIR = process.env.CARGO_TARGET_DIR
   : join(REPO_ROOT, "target");
 
 /** The Rust contract node, as cargo builds it. */
-export const RUST_NODE_BIN = join(TARGET_DIR, "release", "examples", "cluster_node");
+export const RUST_NODE_BIN = process.env.RUST_NODE_BIN
+  ? resolve(REPO_ROOT, process.env.RUST_NODE_BIN)
+  : join(TARGET_DIR, "debug", "examples", "cluster_node");
 /** The Node twin. */
 export const NODE_TWIN = join(REPO_ROOT, "tests", "js", "cluster", "node.mjs");
 
@@ -80,7 +83,7 @@ export async function startNode({ kind, key, adapter = "classic", recoveryMs, po
     if (!existsSync(RUST_NODE_BIN)) {
       throw new Error(
         `cluster node not found at ${RUST_NODE_BIN}: run ` +
-          "`cargo build --release -p actix-socketio-redis --example cluster_node` first",
+          "`cargo build -p actix-socketio-redis --example cluster_node` first",
       );
     }
     [command, args] = [RUST_NODE_BIN, []];
