@@ -155,7 +155,7 @@ impl Queue {
     }
 
     /// A queued message, if one is there now.
-    fn try_next(&mut self) -> Option<Outgoing> {
+    pub(crate) fn try_next(&mut self) -> Option<Outgoing> {
         let message = self.receiver.try_recv().ok()?;
         Some(self.taken(message))
     }

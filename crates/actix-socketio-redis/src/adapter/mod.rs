@@ -13,6 +13,8 @@
 //! [`Receiver::receive`], so tests drive them with bytes and read what they would send.
 
 mod classic;
+#[cfg(test)]
+mod node_messages;
 mod sharded;
 
 use std::collections::HashMap;
