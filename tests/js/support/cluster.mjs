@@ -187,13 +187,14 @@ export async function eventually(check, what, ms = CALL_MS) {
 }
 
 /**
- * Starts one node per entry of `kinds` ("rust" | "node"), all with `key` and `adapter`,
- * and waits until every node counts them all (for the Redis adapters).
+ * Starts one node per entry of `kinds` ("rust" | "node"), all with `key` and `adapter`
+ * (on `redisUrl`, the local Redis by default), and waits until every node counts them all
+ * (for the Redis adapters).
  */
-export async function startCluster(kinds, { key, adapter = "classic", recoveryMs, env } = {}) {
+export async function startCluster(kinds, { key, adapter = "classic", recoveryMs, env, redisUrl } = {}) {
   const nodes = [];
   try {
-    for (const kind of kinds) nodes.push(await startNode({ kind, key, adapter, recoveryMs, env }));
+    for (const kind of kinds) nodes.push(await startNode({ kind, key, adapter, recoveryMs, env, redisUrl }));
     if (adapter !== "memory") await waitForCount(nodes, nodes.length);
   } catch (err) {
     await Promise.all(nodes.map((n) => n.kill()));
@@ -226,4 +227,69 @@ export async function dropKeys(key, redisUrl = REDIS_URL) {
   } finally {
     await client.quit();
   }
+}
+
+/** The next `event` on `socket`, as its argument list. */
+export function next(socket, event, ms = 5_000) {
+  return new Promise((resolveNext, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${ms} ms`)), ms);
+    socket.once(event, (...args) => {
+      clearTimeout(timer);
+      resolveNext(args);
+    });
+  });
+}
+
+/** How long a client listens to be sure that a message does not come. */
+export const QUIET_MS = 300;
+
+/** Resolves with the `event`s `socket` got within QUIET_MS (the caller expects none). */
+export async function heardWithin(socket, event) {
+  const got = [];
+  const listener = (...args) => got.push(args);
+  socket.on(event, listener);
+  await sleep(QUIET_MS);
+  socket.off(event, listener);
+  return got;
+}
+
+/**
+ * A redis-server of the test's own on a free port (no persistence), for tests that stop
+ * and restart Redis: `url`, `stop()` (SIGKILL, as a crash), `start()` again on the same port.
+ */
+export async function ownRedis() {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child = null;
+  const redis = {
+    port,
+    url,
+    async start() {
+      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+        stdio: "ignore",
+      });
+      const deadline = Date.now() + START_TIMEOUT_MS;
+      for (;;) {
+        const client = createClient({ url, socket: { reconnectStrategy: false } });
+        client.on("error", () => {});
+        try {
+          await client.connect();
+          await client.ping();
+          await client.quit();
+          return;
+        } catch {
+          if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
+          await sleep(50);
+        }
+      }
+    },
+    async stop() {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((resolveExit) => child.once("exit", resolveExit));
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+  await redis.start();
+  return redis;
 }
