@@ -31,7 +31,7 @@ test-rust:
 test-js: deps
 	$(CARGO) build -p gif-chat
 	$(CARGO) build -p actix-socketio --example interop
-	$(CARGO) build -p actix-socketio-redis --example emitter
+	$(CARGO) build -p actix-socketio-redis --example emitter --example cluster_node
 	node --test tests/js/*.test.mjs
 
 fmt:

@@ -203,12 +203,12 @@ export async function startCluster(kinds, { key, adapter = "classic", recoveryMs
   return nodes;
 }
 
-/** Waits until every node of `nodes` answers `count` with `expected`. */
-export async function waitForCount(nodes, expected) {
+/** Waits until every node of `nodes` answers `count` with `expected`, each within `ms`. */
+export async function waitForCount(nodes, expected, ms = CALL_MS) {
   for (const node of nodes) {
     const socket = await connect(node);
     try {
-      await eventually(async () => (await call(socket, "count")) === expected, `${node.url} counts ${expected}`);
+      await eventually(async () => (await call(socket, "count")) === expected, `${node.url} counts ${expected}`, ms);
     } finally {
       socket.disconnect();
     }
