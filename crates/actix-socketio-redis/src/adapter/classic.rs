@@ -137,6 +137,12 @@ impl ClassicAdapter {
         &self.net.uid
     }
 
+    /// How many of its requests wait for answers.
+    #[cfg(test)]
+    pub(crate) fn pending_requests(&self) -> usize {
+        self.net.requests.len()
+    }
+
     /// Whether a local socket is in `room` (Node's `hasRoom`, read before decoding a
     /// one-room broadcast).
     fn has_room(&self, room: &str) -> bool {
@@ -406,15 +412,14 @@ impl Adapter for ClassicAdapter {
         };
         wire.nsp = self.net.nsp.to_string();
         let net = self.net.clone();
-        let id = ids::classic_id();
-        let wait = net.requests.acks(&id);
+        let waiting = net.requests.acks(&ids::classic_id());
         let mut published = wire_opts(&opts);
         published.flags.set(
             "timeout",
             u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         );
         net.request(
-            Some(id.clone()),
+            Some(waiting.id().to_owned()),
             RequestKind::Broadcast {
                 packet: wire,
                 opts: published,
@@ -423,9 +428,7 @@ impl Adapter for ClassicAdapter {
         let local = self.local.broadcast_local_with_ack(&packet, &opts, timeout);
         let counting = net.clone();
         Box::pin(collect_acks(
-            net.requests.clone(),
-            id,
-            wait,
+            waiting,
             local,
             // Without a count, only this server is known to have answered.
             async move { counting.server_count().await.unwrap_or(1) },
@@ -447,16 +450,15 @@ impl Adapter for ClassicAdapter {
             if count <= 1 {
                 return Ok(local);
             }
-            let id = ids::classic_id();
             // The local answer is one of the `count`, as Node counts it.
-            let wait = net.requests.fetch(&id, count, 1, local);
+            let waiting = net.requests.fetch(&ids::classic_id(), count, 1, local);
             net.request(
-                Some(id.clone()),
+                Some(waiting.id().to_owned()),
                 RequestKind::RemoteFetch {
                     opts: wire_opts(&opts),
                 },
             );
-            fetch_result(net.requests.finish(&id, wait, net.timeout(&opts)).await)
+            fetch_result(waiting.finish(net.timeout(&opts)).await)
         })
     }
 
@@ -522,11 +524,9 @@ impl Adapter for ClassicAdapter {
             if count <= 1 {
                 return Ok(local);
             }
-            let id = ids::classic_id();
-            let wait = net.requests.rooms(&id, count, local);
-            net.request(Some(id.clone()), RequestKind::AllRooms);
-            let timeout = net.links.config.requests_timeout;
-            match net.requests.finish(&id, wait, timeout).await {
+            let waiting = net.requests.rooms(&ids::classic_id(), count, local);
+            net.request(Some(waiting.id().to_owned()), RequestKind::AllRooms);
+            match waiting.finish(net.links.config.requests_timeout).await {
                 (Some(Pending::Rooms(gather)), true) => {
                     let mut seen = HashSet::new();
                     Ok(gather
@@ -558,10 +558,9 @@ impl Adapter for ClassicAdapter {
             if expected == 0 {
                 return Ok(Vec::new());
             }
-            let id = ids::classic_id();
-            let wait = net.requests.server_side_emit(&id, expected);
-            net.request(Some(id.clone()), kind);
-            match net.requests.finish(&id, wait, timeout).await {
+            let waiting = net.requests.server_side_emit(&ids::classic_id(), expected);
+            net.request(Some(waiting.id().to_owned()), kind);
+            match waiting.finish(timeout).await {
                 (Some(Pending::ServerSideEmit(gather)), true) => Ok(gather.items),
                 (Some(Pending::ServerSideEmit(gather)), false) => Err(SioError::AckTimeout {
                     responses: gather.items,

@@ -274,6 +274,12 @@ impl Requests {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// How many requests wait for answers.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Whether `id` is one of this server's requests (Node's test for its own echo).
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.lock().contains_key(id)
@@ -333,56 +339,83 @@ impl Requests {
     /// Registers the fetch `id`, with the local sockets and `got` of the `expected`
     /// answers already in (Node's classic adapter counts the local answer as one).
     pub(crate) fn fetch(
-        &self,
+        self: &Arc<Self>,
         id: &str,
         expected: usize,
         got: usize,
         local: Vec<SocketInfo>,
-    ) -> oneshot::Receiver<()> {
+    ) -> Waiting {
         let (done, wait) = oneshot::channel();
         self.insert(id, Pending::Fetch(Gather::new(expected, got, local, done)));
-        wait
+        self.waiting(id, wait)
     }
 
     /// Registers an allRooms request.
     pub(crate) fn rooms(
-        &self,
+        self: &Arc<Self>,
         id: &str,
         expected: usize,
         local: Vec<String>,
-    ) -> oneshot::Receiver<()> {
+    ) -> Waiting {
         let (done, wait) = oneshot::channel();
         self.insert(id, Pending::Rooms(Gather::new(expected, 1, local, done)));
-        wait
+        self.waiting(id, wait)
     }
 
     /// Registers a server-side emit waiting for `expected` answers.
-    pub(crate) fn server_side_emit(&self, id: &str, expected: usize) -> oneshot::Receiver<()> {
+    pub(crate) fn server_side_emit(self: &Arc<Self>, id: &str, expected: usize) -> Waiting {
         let (done, wait) = oneshot::channel();
         self.insert(
             id,
             Pending::ServerSideEmit(Gather::new(expected, 0, Vec::new(), done)),
         );
-        wait
+        self.waiting(id, wait)
     }
 
     /// Registers a broadcast with acks.
-    pub(crate) fn acks(&self, id: &str) -> oneshot::Receiver<()> {
+    pub(crate) fn acks(self: &Arc<Self>, id: &str) -> Waiting {
         let (done, wait) = oneshot::channel();
         self.insert(id, Pending::Acks(AckTally::new(done)));
-        wait
+        self.waiting(id, wait)
     }
 
-    /// Waits for request `id` until `wait` says it is complete or `timeout` passes, then
-    /// removes it: its answers, and whether they are all there.
-    pub(crate) async fn finish(
-        &self,
-        id: &str,
-        wait: oneshot::Receiver<()>,
-        timeout: Duration,
-    ) -> (Option<Pending>, bool) {
-        let complete = matches!(tokio::time::timeout(timeout, wait).await, Ok(Ok(())));
-        (self.take(id), complete)
+    fn waiting(self: &Arc<Self>, id: &str, wait: oneshot::Receiver<()>) -> Waiting {
+        Waiting {
+            requests: self.clone(),
+            id: id.to_owned(),
+            wait: Some(wait),
+        }
+    }
+}
+
+/// A registered request: removed from the table when it finishes, or when its caller
+/// stops waiting (the future is dropped), so no request outlives its caller.
+pub(crate) struct Waiting {
+    requests: Arc<Requests>,
+    id: String,
+    wait: Option<oneshot::Receiver<()>>,
+}
+
+impl Waiting {
+    /// The request id.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Waits until the request is complete or `timeout` passes, then removes it: its
+    /// answers, and whether they are all there.
+    pub(crate) async fn finish(mut self, timeout: Duration) -> (Option<Pending>, bool) {
+        let complete = match self.wait.take() {
+            Some(wait) => matches!(tokio::time::timeout(timeout, wait).await, Ok(Ok(()))),
+            None => false,
+        };
+        (self.requests.take(&self.id), complete)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.requests.take(&self.id);
     }
 }
 
@@ -396,51 +429,46 @@ pub(crate) fn fetch_result(
     }
 }
 
-/// Broadcasts with acks to this server's sockets as one server of the tally `id`: its
-/// client count first, then each ack as it comes; then waits until the tally is complete
-/// or `timeout` passed since `started`.
+/// Collects a broadcast's acks: this server's sockets count as one server (their client
+/// count first, then each ack as it comes), the others answer through the request
+/// table; done when the tally is complete, or with the acks so far when `timeout` ends.
 pub(crate) async fn collect_acks(
-    requests: Arc<Requests>,
-    id: String,
-    wait: oneshot::Receiver<()>,
+    mut waiting: Waiting,
     local: AckStream,
     server_count: impl std::future::Future<Output = usize>,
     timeout: Duration,
 ) -> Result<Vec<Payload>, SioError> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let requests = waiting.requests.clone();
+    let id = waiting.id.clone();
     requests.client_count(&id, local.sent() as u64);
-    let local_acks = {
-        let requests = requests.clone();
-        let id = id.clone();
-        async move {
-            let mut local = local;
-            while let Some((_, answer)) = local.next().await {
-                if let Ok(payload) = answer {
-                    requests.client_acked(&id, payload);
-                }
+    let local_acks = async {
+        let mut local = local;
+        while let Some((_, answer)) = local.next().await {
+            if let Ok(payload) = answer {
+                requests.client_acked(&id, payload);
             }
-            // Every local answer is in: only the others are awaited now.
-            std::future::pending::<()>().await;
         }
+        // Every local answer is in: only the others are awaited now.
+        std::future::pending::<()>().await;
     };
-    let counted = {
-        let requests = requests.clone();
-        let id = id.clone();
-        async move {
-            let count = server_count.await;
-            requests.with(&id, |pending| {
-                if let Pending::Acks(tally) = pending {
-                    tally.server_count(count);
-                }
-            });
-            std::future::pending::<()>().await;
-        }
+    let counted = async {
+        let count = server_count.await;
+        requests.with(&id, |pending| {
+            if let Pending::Acks(tally) = pending {
+                tally.server_count(count);
+            }
+        });
+        std::future::pending::<()>().await;
     };
-    let complete = tokio::select! {
-        done = wait => done.is_ok(),
-        () = tokio::time::sleep_until(deadline) => false,
-        () = local_acks => false,
-        () = counted => false,
+    let complete = match waiting.wait.take() {
+        Some(wait) => tokio::select! {
+            done = wait => done.is_ok(),
+            () = tokio::time::sleep_until(deadline) => false,
+            () = local_acks => false,
+            () = counted => false,
+        },
+        None => false,
     };
     match requests.take(&id) {
         Some(Pending::Acks(tally)) if complete => Ok(tally.responses),

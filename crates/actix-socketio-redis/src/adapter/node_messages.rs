@@ -849,6 +849,36 @@ async fn classic_fetch_sockets_merges_every_servers_answer() {
 }
 
 #[tokio::test]
+async fn requests_whose_caller_stops_waiting_are_forgotten() {
+    let (adapter, _ns, mut wire) = classic();
+    let fetch = tokio::spawn(adapter.fetch_sockets(BroadcastOptions::default()));
+    wire.count(3).await;
+    wire.next_published().await;
+    assert_eq!(adapter.pending_requests(), 1);
+    fetch.abort();
+    assert!(fetch.await.unwrap_err().is_cancelled());
+    assert_eq!(adapter.pending_requests(), 0);
+
+    let (adapter, _ns, mut wire) = sharded(SubscriptionMode::Dynamic);
+    let asking = tokio::spawn(adapter.broadcast_with_ack(
+        Packet::Event {
+            nsp: "/".into(),
+            event: "ask".into(),
+            payload: Payload::default(),
+            id: None,
+        },
+        BroadcastOptions::default(),
+        Duration::from_secs(5),
+    ));
+    wire.next_published().await;
+    wire.count(2).await;
+    assert_eq!(adapter.pending_requests(), 1);
+    asking.abort();
+    assert!(asking.await.unwrap_err().is_cancelled());
+    assert_eq!(adapter.pending_requests(), 0);
+}
+
+#[tokio::test]
 async fn classic_all_rooms_joins_every_servers_rooms() {
     let (adapter, ns, mut wire) = classic();
     ns.connect(A, &["r1", "mine"]);

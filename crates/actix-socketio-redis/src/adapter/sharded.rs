@@ -113,13 +113,12 @@ impl Net {
         if expected == 0 {
             return Ok(local);
         }
-        let id = ids::cluster_id();
-        let wait = self.requests.fetch(&id, expected, 0, local);
+        let waiting = self.requests.fetch(&ids::cluster_id(), expected, 0, local);
         self.publish(Body::FetchSockets {
             opts: wire_opts(&opts),
-            request_id: id.clone(),
+            request_id: waiting.id().to_owned(),
         });
-        fetch_result(self.requests.finish(&id, wait, self.timeout(&opts)).await)
+        fetch_result(waiting.finish(self.timeout(&opts)).await)
     }
 }
 
@@ -184,6 +183,12 @@ impl ShardedAdapter {
     /// This adapter's uid: 16 hex characters.
     pub fn uid(&self) -> &str {
         &self.net.uid
+    }
+
+    /// How many of its requests wait for answers.
+    #[cfg(test)]
+    pub(crate) fn pending_requests(&self) -> usize {
+        self.net.requests.len()
     }
 
     fn receiver(&self) -> Weak<dyn Receiver> {
@@ -426,8 +431,7 @@ impl Adapter for ShardedAdapter {
             return self.local.broadcast_with_ack(packet, opts, timeout);
         };
         let net = self.net.clone();
-        let id = ids::cluster_id();
-        let wait = net.requests.acks(&id);
+        let waiting = net.requests.acks(&ids::cluster_id());
         let mut published = wire_opts(&opts);
         published.flags.set(
             "timeout",
@@ -435,15 +439,13 @@ impl Adapter for ShardedAdapter {
         );
         net.publish(Body::Broadcast {
             packet: wire,
-            request_id: Some(id.clone()),
+            request_id: Some(waiting.id().to_owned()),
             opts: published,
         });
         let local = self.local.broadcast_local_with_ack(&packet, &opts, timeout);
         let counting = net.clone();
         Box::pin(collect_acks(
-            net.requests.clone(),
-            id,
-            wait,
+            waiting,
             local,
             // Without a count, only this server is known to have answered.
             async move { counting.server_count().await.unwrap_or(1) },
@@ -541,14 +543,13 @@ impl Adapter for ShardedAdapter {
             if expected == 0 {
                 return Ok(Vec::new());
             }
-            let id = ids::cluster_id();
-            let wait = net.requests.server_side_emit(&id, expected);
+            let waiting = net.requests.server_side_emit(&ids::cluster_id(), expected);
             net.publish(Body::ServerSideEmit {
-                request_id: Some(id.clone()),
+                request_id: Some(waiting.id().to_owned()),
                 event,
                 payload,
             });
-            match net.requests.finish(&id, wait, timeout).await {
+            match waiting.finish(timeout).await {
                 (Some(Pending::ServerSideEmit(gather)), true) => Ok(gather.items),
                 (Some(Pending::ServerSideEmit(gather)), false) => Err(SioError::AckTimeout {
                     responses: gather.items,
