@@ -26,6 +26,29 @@
 //! this crate's own: the subscriber, since redis-rs does not renew shard subscriptions,
 //! and the publisher, which must drop rather than queue while Redis is away.
 
+//! # Faults
+//!
+//! - Redis unreachable at start: [`RedisCluster::connect`] fails (a server that would
+//!   silently run alone is a misconfiguration to stop at, not to ride out).
+//! - Redis lost while running: local delivery goes on; what cannot be published is dropped
+//!   and counted ([`RedisCluster::stats`]), never queued without bound; requests that need
+//!   the other servers fail at once with [`Error::Unreachable`] (as
+//!   `actix_socketio::Error::Adapter`); both connections warn once, reconnect with
+//!   exponential backoff and renew every subscription.
+//! - Other servers that do not answer in time: `actix_socketio::Error::Timeout`
+//!   (fetchSockets, allRooms), or `Error::AckTimeout` with the answers that came
+//!   (broadcasts with acks, server-side emits with acks).
+//! - A server that dies leaves the count as soon as Redis sees its connection close (the
+//!   count is Redis's subscriber count, as Node's).
+//! - Bytes from Redis are never trusted: what does not decode is logged and dropped.
+//!
+//! # Left out of Node's adapters
+//!
+//! Redis Cluster deployments (one standalone Redis: Node sums `NUMSUB` over a cluster's
+//! nodes), a pluggable `parser` (notepack's msgpack is the wire), `socket.data._admin` for
+//! the admin UI, and the streams adapter with connection state recovery (its codec is in
+//! [`wire`]; the adapter comes with session persistence in the library's adapter trait).
+
 #![warn(missing_docs)]
 
 pub mod adapter;

@@ -7,10 +7,10 @@
 //! wire's, the table of requests waiting for other servers' answers, and the way a
 //! broadcast with acks is known to be complete.
 //!
-//! The adapters are sans-IO at their edges: what they publish goes to an
-//! [`Outbox`](crate::publisher::Outbox), what they subscribe to goes through the
-//! [`Router`](crate::cluster::Router), and messages come in through
-//! [`Receiver::receive`], so tests drive them with bytes and read what they would send.
+//! The adapters are sans-IO at their edges: what they publish goes to the publisher's
+//! queue, what they subscribe to goes through the cluster's router, and messages come in
+//! through one `receive` call each, so tests drive them with bytes and read what they
+//! would send.
 
 mod classic;
 #[cfg(test)]
