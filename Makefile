@@ -70,6 +70,21 @@ bench-smoke:
 	$(BENCH_BUILD)
 	$(CARGO) run --release -q -p loadgen --bin loadgen -- suite --smoke
 
+# Cross-node fan-out (crates/loadgen/src/bin/cluster_fanout.rs): homogeneous clusters of 3
+# nodes on a Redis of their own, ours (actix-socketio-redis), Node's (@socket.io/redis-adapter)
+# and socketioxide's (socketioxide-redis, its own project in crates/loadgen/cluster-peers).
+# Medians of 3 runs to bench/results/<date>-cluster.md; CLUSTER_BENCH_ARGS=--smoke for a
+# quick check. Needs redis-server on the PATH; not part of `test`.
+CLUSTER_BENCH_ARGS ?=
+
+.PHONY: bench-cluster
+
+bench-cluster: deps
+	$(CARGO) build --release -p loadgen --bin cluster_fanout
+	$(CARGO) build --release -p actix-socketio-redis --example cluster_node
+	cd crates/loadgen/cluster-peers/socketioxide && CARGO_TARGET_DIR=target $(CARGO) build --release --locked
+	$(CARGO) run --release -q -p loadgen --bin cluster_fanout -- $(CLUSTER_BENCH_ARGS)
+
 # Coverage-guided fuzzing (cargo-fuzz, nightly; crates/actix-socketio/fuzz/README.md) of the
 # Engine.IO and Socket.IO codecs and of the Engine.IO session state machine, FUZZ_SECONDS
 # each. Not part of `test`. Needs `cargo install cargo-fuzz --locked` once.
