@@ -65,6 +65,7 @@ endef
 bench:
 	$(BENCH_BUILD)
 	$(CARGO) run --release -q -p loadgen --bin loadgen -- suite
+	$(MAKE) bench-cluster
 
 bench-smoke:
 	$(BENCH_BUILD)
