@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run deps build test lint test-rust test-js fmt conformance-server clean
+.PHONY: run deps build test lint test-rust test-js fmt cluster-fixtures conformance-server clean
 
 run: deps
 	$(CARGO) run --release -p gif-chat
@@ -30,14 +30,20 @@ test-rust:
 	$(CARGO) test --workspace
 
 # Node interop (official client) and browser (Debian's chromium via playwright-core) tests
-# against the debug builds.
+# against the debug builds; the cluster and emitter tests need Redis on 127.0.0.1:6379.
 test-js: deps
 	$(CARGO) build -p gif-chat
 	$(CARGO) build -p actix-socketio --example interop
+	$(CARGO) build -p actix-socketio-redis --example emitter --example cluster_node
 	node --test tests/js/*.test.mjs
 
 fmt:
 	$(CARGO) fmt --all
+
+# Captures again the bytes Node's Redis adapters and emitter publish (needs Redis on
+# 127.0.0.1:6379) into crates/actix-socketio-redis/tests/fixtures/node-wire.json.
+cluster-fixtures: deps
+	node tests/js/cluster/capture.mjs
 
 # The server the official Engine.IO v4 / Socket.IO v5 test suites expect, on port 3000.
 conformance-server:
@@ -63,10 +69,26 @@ endef
 bench:
 	$(BENCH_BUILD)
 	$(CARGO) run --release -q -p loadgen --bin loadgen -- suite
+	$(MAKE) bench-cluster
 
 bench-smoke:
 	$(BENCH_BUILD)
 	$(CARGO) run --release -q -p loadgen --bin loadgen -- suite --smoke
+
+# Cross-node fan-out (crates/loadgen/src/bin/cluster_fanout.rs): homogeneous clusters of 3
+# nodes on a Redis of their own, ours (actix-socketio-redis), Node's (@socket.io/redis-adapter)
+# and socketioxide's (socketioxide-redis, its own project in crates/loadgen/cluster-peers).
+# Medians of 3 runs to bench/results/<date>-cluster.md; CLUSTER_BENCH_ARGS=--smoke for a
+# quick check. Needs redis-server on the PATH; not part of `test`.
+CLUSTER_BENCH_ARGS ?=
+
+.PHONY: bench-cluster
+
+bench-cluster: deps
+	$(CARGO) build --release -p loadgen --bin cluster_fanout
+	$(CARGO) build --release -p actix-socketio-redis --example cluster_node
+	cd crates/loadgen/cluster-peers/socketioxide && CARGO_TARGET_DIR=target $(CARGO) build --release --locked
+	$(CARGO) run --release -q -p loadgen --bin cluster_fanout -- $(CLUSTER_BENCH_ARGS)
 
 # Coverage-guided fuzzing (cargo-fuzz, nightly; crates/actix-socketio/fuzz/README.md) of the
 # Engine.IO and Socket.IO codecs and of the Engine.IO session state machine, FUZZ_SECONDS

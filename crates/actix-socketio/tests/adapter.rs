@@ -334,3 +334,38 @@ async fn every_operation_goes_through_the_adapter_interface() {
     assert_eq!(calls.get("close"), 1);
     srv.stop().await;
 }
+
+/// An emitter written outside the crate (a wrapper, a test double) builds the ack stream
+/// its `send_with_ack` returns: answers stream as they come, and a missing one makes
+/// `collect_responses` report the others with the timeout.
+#[actix_web::test]
+async fn ack_streams_are_built_outside_the_crate() {
+    use actix_socketio::socket::adapter::AckStream;
+    use futures_util::stream::{self, StreamExt};
+
+    let answers = vec![
+        (Arc::from("a"), Ok(Payload::new(vec![json!(1)]))),
+        (Arc::from("b"), Err(Error::Timeout)),
+        (Arc::from("c"), Ok(Payload::new(vec![json!("c"), json!(2)]))),
+    ];
+    let acks = AckStream::new(3, stream::iter(answers).boxed());
+    assert_eq!(acks.sent(), 3);
+    match acks.collect_responses().await {
+        Err(Error::AckTimeout { responses }) => assert_eq!(
+            responses,
+            [
+                Payload::new(vec![json!(1)]),
+                Payload::new(vec![json!("c"), json!(2)])
+            ]
+        ),
+        other => panic!("expected the two answers with a timeout, got {other:?}"),
+    }
+    let complete = AckStream::new(
+        1,
+        stream::iter([(Arc::from("a"), Ok(Payload::default()))]).boxed(),
+    );
+    assert_eq!(
+        complete.collect_responses().await.unwrap(),
+        [Payload::default()]
+    );
+}

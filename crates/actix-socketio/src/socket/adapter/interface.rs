@@ -333,7 +333,10 @@ pub struct AckStream {
 }
 
 impl AckStream {
-    pub(crate) fn new(sent: usize, answers: BoxStream<'static, AckResult>) -> AckStream {
+    /// The answers of `sent` sockets, as they come. The namespace builds these for
+    /// [`SocketEmitter::send_with_ack`]; another implementation of [`SocketEmitter`] (a
+    /// test double, a wrapper) builds its own.
+    pub fn new(sent: usize, answers: BoxStream<'static, AckResult>) -> AckStream {
         AckStream { sent, answers }
     }
 
