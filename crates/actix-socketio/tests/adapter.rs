@@ -9,19 +9,33 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix_socketio::socket::adapter::{
-    Adapter, AdapterFactory, BoxFuture, BroadcastOptions, LocalAdapter, RoomEvent, RoomListener,
-    SocketInfo,
+    Adapter, AdapterFactory, BoxFuture, BroadcastOptions, LocalAdapter, RestoredSession, RoomEvent,
+    RoomListener, SessionState, SocketInfo,
 };
 use actix_socketio::socket::Room;
 use actix_socketio::{AckSender, Data, Error, Payload, Socket, SocketIo};
 use serde_json::json;
 use support::{reports, sio_config, RawClient, SioServer, STEP};
 
-/// Calls per adapter method.
+/// Calls per adapter method, and the last session the adapter was given.
 #[derive(Default)]
-struct Calls(Mutex<BTreeMap<&'static str, usize>>);
+struct Calls(
+    Mutex<BTreeMap<&'static str, usize>>,
+    Mutex<Option<SessionState>>,
+);
 
 impl Calls {
+    fn last_session(&self, session: SessionState) {
+        *self.1.lock().unwrap_or_else(PoisonError::into_inner) = Some(session);
+    }
+
+    fn session(&self) -> Option<SessionState> {
+        self.1
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn count(&self, method: &'static str) {
         *self
             .0
@@ -149,6 +163,32 @@ impl Adapter for Counting {
     fn close(&self) -> BoxFuture<'static, ()> {
         self.calls.count("close");
         self.inner.close()
+    }
+
+    fn session_changed(&self, session: SessionState) {
+        self.calls.count("session_changed");
+        self.calls.last_session(session.clone());
+        self.inner.session_changed(session);
+    }
+
+    fn discard_session(&self, pid: &str) {
+        self.calls.count("discard_session");
+        self.inner.discard_session(pid);
+    }
+
+    fn persist_session(&self, session: SessionState) {
+        self.calls.count("persist_session");
+        self.calls.last_session(session.clone());
+        self.inner.persist_session(session);
+    }
+
+    fn restore_session(
+        &self,
+        pid: String,
+        offset: String,
+    ) -> BoxFuture<'static, Result<Option<RestoredSession>, Error>> {
+        self.calls.count("restore_session");
+        self.inner.restore_session(pid, offset)
     }
 }
 
@@ -368,4 +408,84 @@ async fn ack_streams_are_built_outside_the_crate() {
         complete.collect_responses().await.unwrap(),
         [Payload::default()]
     );
+}
+
+#[actix_web::test]
+async fn with_recovery_the_adapter_sees_each_session_change_and_how_it_ends() {
+    let calls = Arc::new(Calls::default());
+    let mut config = sio_config();
+    config.adapter = counting(&calls);
+    config.connection_state_recovery = Some(actix_socketio::RecoveryConfig::default());
+    let io = SocketIo::new(config);
+    io.on_connect(|socket: Socket| async move {
+        socket.on(
+            "join",
+            |socket: Socket, Data(room): Data<String>| async move {
+                let _ = socket.join(room);
+            },
+        );
+        socket.on(
+            "leave",
+            |socket: Socket, Data(room): Data<String>| async move {
+                socket.leave(room);
+            },
+        );
+        socket.on(
+            "data",
+            |socket: Socket, Data(data): Data<serde_json::Value>| async move {
+                let _ = socket.set_data(data);
+            },
+        );
+    });
+    let srv = SioServer::start(io);
+    let changes = || calls.get("session_changed");
+    let settle = || actix_rt::time::sleep(Duration::from_millis(50));
+
+    let mut client = srv.raw().await;
+    client.send("40");
+    let answer = client.recv_text().await;
+    let sid = srv.io.sockets()[0].id().to_owned();
+    assert!(
+        answer.starts_with(&format!(r#"40{{"sid":"{sid}","pid":""#)),
+        "{answer}"
+    );
+    settle().await;
+    assert_eq!(changes(), 1, "connected");
+    let session = calls.session().expect("a session");
+    assert_eq!(
+        (session.sid.as_str(), session.rooms.clone()),
+        (sid.as_str(), vec![sid.clone()])
+    );
+    let pid = session.pid.clone();
+
+    client.send(r#"42["join","r"]"#);
+    client.send(r#"42["data",{"n":1}]"#);
+    settle().await;
+    assert_eq!(changes(), 3);
+    let session = calls.session().expect("a session");
+    let mut rooms = session.rooms.clone();
+    rooms.sort();
+    let mut expected = vec!["r".to_owned(), sid.clone()];
+    expected.sort();
+    assert_eq!((rooms, session.data), (expected, json!({"n": 1})));
+    client.send(r#"42["leave","r"]"#);
+    settle().await;
+    assert_eq!(changes(), 4);
+    assert_eq!(calls.session().expect("a session").rooms, vec![sid.clone()]);
+
+    // Leaving on purpose: the session is discarded, not kept.
+    client.send("41");
+    settle().await;
+    assert_eq!(
+        (calls.get("discard_session"), calls.get("persist_session")),
+        (1, 0)
+    );
+    // A broken connection: kept.
+    client.send("40");
+    let _ = client.recv_text().await;
+    client.close();
+    settle().await;
+    assert_eq!(calls.get("persist_session"), 1);
+    assert_ne!(calls.session().expect("a session").pid, pid);
+    srv.stop().await;
 }

@@ -300,6 +300,7 @@ impl Client {
         };
         ns.0.insert(&socket, &rooms);
         socket.set_connected();
+        socket.session_changed();
         // What it missed goes first; the client holds it until the CONNECT answer.
         for packet in &missed {
             let _ = socket.send_packet(packet);

@@ -283,6 +283,24 @@ impl Socket {
         self.0.pid.as_deref()
     }
 
+    /// The session recovery keeps of this socket.
+    fn session_state(&self, pid: &str) -> SessionState {
+        SessionState {
+            sid: self.id().to_owned(),
+            pid: pid.to_owned(),
+            rooms: self.rooms(),
+            data: self.data(),
+        }
+    }
+
+    /// Tells the adapter the session changed, with recovery on (see
+    /// [`Adapter::session_changed`]).
+    pub(crate) fn session_changed(&self) {
+        if let Some(pid) = self.pid().filter(|_| self.connected()) {
+            self.0.adapter.session_changed(self.session_state(pid));
+        }
+    }
+
     /// Whether the socket is in its namespace (it joined and has not left).
     pub fn connected(&self) -> bool {
         self.0.life.load(Ordering::Acquire) == CONNECTED
@@ -417,6 +435,7 @@ impl Socket {
     /// Replaces the socket's JSON data.
     pub fn set_data(&self, data: impl Serialize) -> Result<(), Error> {
         *lock(&self.0.data) = serde_json::to_value(data)?;
+        self.session_changed();
         Ok(())
     }
 
@@ -596,7 +615,7 @@ impl Socket {
     /// `max_rooms_per_socket` (its own room not counted): then [`Error::TooManyRooms`].
     pub fn join(&self, rooms: impl IntoRooms) -> Result<(), Error> {
         let mut rooms = rooms.into_rooms();
-        let _joining = lock(&self.0.joining);
+        let joining = lock(&self.0.joining);
         let current = self.rooms();
         let joined = current.len() - usize::from(current.iter().any(|r| **r == *self.0.id));
         rooms.sort_unstable();
@@ -607,12 +626,17 @@ impl Socket {
             return Err(Error::TooManyRooms { limit });
         }
         self.0.adapter.add_all(&self.0.id, &rooms);
+        drop(joining);
+        if !rooms.is_empty() {
+            self.session_changed();
+        }
         Ok(())
     }
 
     /// Leaves `rooms`.
     pub fn leave(&self, rooms: impl IntoRooms) {
         self.0.adapter.del(&self.0.id, &rooms.into_rooms());
+        self.session_changed();
     }
 
     /// The rooms this socket is in, its own id included.
@@ -704,13 +728,12 @@ impl Socket {
         for handler in disconnecting {
             handler(self.clone(), reason);
         }
-        if let Some(pid) = self.pid().filter(|_| reason.is_recoverable()) {
-            self.0.adapter.persist_session(SessionState {
-                sid: self.id().to_owned(),
-                pid: pid.to_owned(),
-                rooms: self.rooms(),
-                data: self.data(),
-            });
+        if let Some(pid) = self.pid() {
+            if reason.is_recoverable() {
+                self.0.adapter.persist_session(self.session_state(pid));
+            } else {
+                self.0.adapter.discard_session(pid);
+            }
         }
         if let Some(connection) = self.0.connection.upgrade() {
             connection.remove(self.nsp());

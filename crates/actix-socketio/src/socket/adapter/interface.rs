@@ -171,6 +171,21 @@ pub trait Adapter: Send + Sync + 'static {
         drop(session);
     }
 
+    /// A connected socket's session changed (it connected, joined or left rooms, or its
+    /// data changed), with recovery on. An adapter that keeps sessions where a server's
+    /// crash cannot lose them (Redis) writes it now, so that a client of a server that died
+    /// without closing its sockets still recovers elsewhere; the in-memory adapter, which
+    /// dies with its server, keeps nothing until the socket closes.
+    fn session_changed(&self, session: SessionState) {
+        drop(session);
+    }
+
+    /// A socket left for a reason its client does not recover from (it chose to leave, or
+    /// was sent away): its session, if one is kept, goes.
+    fn discard_session(&self, pid: &str) {
+        let _ = pid;
+    }
+
     /// The session `pid`, with the event packets it missed since `offset` (each carrying
     /// its own offset as its last argument), or `None` if it cannot be restored (unknown,
     /// expired, or the offset is no longer kept). The session is gone from the store then.
