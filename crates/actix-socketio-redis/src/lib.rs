@@ -7,7 +7,7 @@
 //! - [`wire`]: the bytes on Redis, sans-IO (no connection, no clock): the msgpack and
 //!   JSON codecs as Node writes them, every message of the three protocols, channel
 //!   names, ids. Decoders never panic; they return a [`wire::WireError`].
-//! - [`cluster`]: [`RedisCluster`], the Redis side of a server process (one subscriber
+//! - [`cluster`], [`config`], `links`: [`RedisCluster`], the Redis side of a server process (one subscriber
 //!   and one publishing connection for all namespaces), and its [`RedisConfig`]; its
 //!   [`RedisCluster::adapter`] is the factory for `SocketIoConfig::adapter`.
 //! - [`adapter`]: the namespace adapters, [`ClassicAdapter`] (`createAdapter`) and
@@ -53,14 +53,17 @@
 
 pub mod adapter;
 pub mod cluster;
+pub mod config;
 pub mod emitter;
 pub mod error;
+mod links;
 mod publisher;
 pub mod subscriber;
 pub mod wire;
 
 pub use adapter::{ClassicAdapter, ShardedAdapter};
-pub use cluster::{Protocol, RedisCluster, RedisConfig, Stats, SubscriptionMode};
+pub use cluster::RedisCluster;
+pub use config::{Protocol, RedisConfig, Stats, SubscriptionMode};
 pub use emitter::Emitter;
 pub use error::Error;
 pub use subscriber::Subscriber;

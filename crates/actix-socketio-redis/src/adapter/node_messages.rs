@@ -21,7 +21,8 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::{ClassicAdapter, Receiver, ShardedAdapter};
-use crate::cluster::{Links, RedisConfig, Router, SubscriptionMode};
+use crate::config::{RedisConfig, SubscriptionMode};
+use crate::links::{Links, Router};
 use crate::publisher::{Outbox, Outgoing, Queue};
 use crate::subscriber::{Message, Subscription};
 

@@ -22,11 +22,12 @@ use actix_socketio::socket::packet::Packet;
 use actix_socketio::socket::{Room, Sid};
 use actix_socketio::{Error as SioError, Payload};
 
-use super::{
+use super::shared::{
     answer_acks, collect_acks, fetch_result, first_arg, local_opts, local_packet, local_socket,
     wire_opts, wire_packet, wire_socket, Pending, Receiver, Requests,
 };
-use crate::cluster::{Links, SubscriptionMode};
+use crate::config::SubscriptionMode;
+use crate::links::Links;
 use crate::subscriber::{Message, Subscription};
 use crate::wire::channels::looks_like_socket_id;
 use crate::wire::{ids, Body, ClusterChannels, ClusterMessage};
