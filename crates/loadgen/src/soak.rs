@@ -6,7 +6,7 @@
 //! over each transport, a Socket.IO DISCONNECT then a dropped TCP connection, or a polling
 //! client that just stops polling and is left to the heartbeat).
 //!
-//! The server's RSS and `/stats` (open and still-allocated sessions, sockets, running
+//! The server's RSS and `/stats` (open and still-allocated sessions and sockets, running
 //! handlers, tokio tasks) are sampled at boot, after a warm-up and at the end, each time
 //! once every client is gone, and every few seconds during the churn. The allocator keeps
 //! what a peak of concurrent sessions made it take, so an idle RSS says how busy the server
@@ -63,23 +63,30 @@ struct Sample {
     sessions: u64,
     retained: u64,
     sockets: u64,
+    /// Sockets still allocated: a handler that captures its socket must not keep it.
+    retained_sockets: u64,
     handlers: u64,
     tokio_tasks: u64,
 }
 
 impl Sample {
     fn idle(&self) -> bool {
-        self.sessions == 0 && self.retained == 0 && self.sockets == 0 && self.handlers == 0
+        self.sessions == 0
+            && self.retained == 0
+            && self.sockets == 0
+            && self.retained_sockets == 0
+            && self.handlers == 0
     }
 
     fn show(&self, label: &str) -> String {
         format!(
             "{label:<9} rss {:>7.1} MiB  sessions {:>4}  retained {:>4}  sockets {:>4}  \
-             handlers {:>3}  tokio tasks {:>3}",
+             retained sockets {:>4}  handlers {:>3}  tokio tasks {:>3}",
             self.rss_kb as f64 / 1024.0,
             self.sessions,
             self.retained,
             self.sockets,
+            self.retained_sockets,
             self.handlers,
             self.tokio_tasks
         )
@@ -363,6 +370,7 @@ async fn sample(addr: SocketAddr, pid: u32) -> Result<Sample, String> {
         sessions: count("sessions")?,
         retained: count("retained")?,
         sockets: count("sockets")?,
+        retained_sockets: count("retained_sockets")?,
         handlers: count("handlers")?,
         tokio_tasks: count("tokio_tasks")?,
     })
