@@ -4,6 +4,7 @@ use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 
 /// Why an Engine.IO HTTP request was refused. The codes and messages are Node engine.io's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EngineError {
     #[error("Transport unknown")]
     /// A `transport` other than `polling` or `websocket`, or one not enabled.

@@ -104,6 +104,7 @@ pub enum Packet {
 
 /// Why a packet could not be decoded. Any of them closes the session that sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     #[error("empty packet")]
     /// A packet with no type.

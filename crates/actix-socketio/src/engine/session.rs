@@ -13,6 +13,7 @@ use super::packet::{Data, Frame, OpenPacket, Packet};
 
 /// Which transport carries a session, or is being probed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransportKind {
     /// HTTP long-polling.
     Polling,
@@ -41,6 +42,7 @@ impl TransportKind {
 
 /// Why a session ended; the names are the reasons Node's engine.io reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// The client sent a close packet or closed its transport.
     TransportClose,
@@ -98,6 +100,7 @@ pub struct Limits {
 
 /// A request the session refuses; the transport answers it with an HTTP error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// A long-poll GET while another is pending: the session is closed.
     #[error("overlapping long-poll requests")]

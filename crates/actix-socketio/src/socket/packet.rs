@@ -123,6 +123,7 @@ pub enum Packet {
 
 /// Why a packet was refused. Any of them closes the connection that sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseError {
     #[error("unknown packet type")]
     /// A type digit outside 0 to 6.
