@@ -13,7 +13,7 @@ fuzz_target!(|input: &[u8]| {
     let binary = Packet::Message(Data::from(input.to_vec()));
     assert_eq!(Packet::decode_text(&binary.to_text()).as_ref(), Ok(&binary));
     assert_eq!(
-        Packet::decode_text(&Packet::Outgoing(Frame::Binary(input.to_vec().into())).to_text()),
+        Packet::decode_text(&Packet::Outgoing(Frame::binary(input)).to_text()),
         Ok(binary)
     );
 

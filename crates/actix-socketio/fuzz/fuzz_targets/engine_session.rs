@@ -266,8 +266,8 @@ fn step(s: &mut Session, m: &mut Model, op: &Op) {
             }
         }
         Op::SendBinary => {
-            let bytes = bytes::Bytes::copy_from_slice(&m.sent.to_le_bytes());
-            if !send(s, m, Frame::Binary(bytes), was_closed) {
+            let bytes = m.sent.to_le_bytes();
+            if !send(s, m, Frame::binary(&bytes), was_closed) {
                 closes_with = Some(&BUFFER_FULL);
             }
         }
@@ -400,10 +400,7 @@ const BUFFER_FULL: [CloseReason; 1] = [CloseReason::BufferFull];
 /// bytes plus its queue slot); one that does not fit closes the session. Returns false
 /// when it closed the session.
 fn send(s: &mut Session, m: &mut Model, frame: Frame, was_closed: bool) -> bool {
-    let len = match &frame {
-        Frame::Text(text) => text.len(),
-        Frame::Binary(bytes) => bytes.len(),
-    };
+    let len = frame.payload().len();
     let fits = s.buffered() + len + std::mem::size_of::<Packet>() <= m.max_buffered;
     let open = !was_closed && !m.closing;
     let accepted = s.send(frame);
@@ -432,11 +429,9 @@ fn deliver(m: &mut Model, packets: &[Packet]) {
             Packet::Ping => assert!(m.open_delivered, "a ping before the open packet"),
             Packet::Outgoing(frame) => {
                 assert!(m.open_delivered, "a message before the open packet");
-                let n = match frame {
-                    Frame::Text(text) => text[1..].parse::<u64>().expect("a sent number"),
-                    Frame::Binary(bytes) => {
-                        u64::from_le_bytes(bytes[..].try_into().expect("8 bytes"))
-                    }
+                let n = match frame.as_text() {
+                    Some(text) => text[1..].parse::<u64>().expect("a sent number"),
+                    None => u64::from_le_bytes(frame.payload().try_into().expect("8 bytes")),
                 };
                 assert_eq!(n, m.delivered, "messages lost, repeated or reordered");
                 m.delivered += 1;

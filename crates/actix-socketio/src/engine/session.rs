@@ -100,7 +100,6 @@ pub struct Limits {
 
 /// A request the session refuses; the transport answers it with an HTTP error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum SessionError {
     /// A long-poll GET while another is pending: the session is closed.
     #[error("overlapping long-poll requests")]
