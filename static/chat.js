@@ -128,11 +128,15 @@
         return item;
     }
 
-    // Each chat once, whichever way it came.
+    // Each chat once, whichever way it came, in the order of the chats' ids (what a page
+    // catches up on can arrive after newer chats that came live).
     function append(chat) {
         if (['text', 'gif', 'whisper', 'system'].indexOf(chat.kind) < 0) return;
         if (listEl.querySelector('[data-chat-id="' + Number(chat.id) + '"]')) return;
-        listEl.appendChild(chatItem(chat));
+        var later = Array.prototype.find.call(listEl.querySelectorAll('[data-chat-id]'), function (item) {
+            return Number(item.dataset.chatId) > Number(chat.id);
+        });
+        listEl.insertBefore(chatItem(chat), later || null);
         if (chat.user === me && chat.kind !== 'system') scrollDown();
         else follow();
     }
@@ -201,7 +205,20 @@
     });
     scrollDown();
 
-    var socket = io('/chat', { path: '/socket.io', auth: { room: roomId } });
+    // The last chat on the page: the server sends what came after it, so nothing is lost
+    // between the history and the socket's joining (nor while it reconnects).
+    function lastChatId() {
+        var last = 0;
+        Array.prototype.forEach.call(listEl.querySelectorAll('[data-chat-id]'), function (item) {
+            last = Math.max(last, Number(item.dataset.chatId) || 0);
+        });
+        return last;
+    }
+
+    var socket = io('/chat', {
+        path: '/socket.io',
+        auth: function (send) { send({ room: roomId, after: lastChatId() }); }
+    });
 
     socket.on('connect', clearStatus);
 

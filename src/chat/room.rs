@@ -116,6 +116,15 @@ pub(super) fn register(hub: &Arc<Hub>) {
     });
 }
 
+/// Most chats a page that comes back is sent of what it missed; a page that missed more
+/// is better reloaded than flooded.
+const CATCH_UP: u32 = 200;
+
+/// The last chat the page already shows, from its handshake auth `{after: 12}`.
+fn handshake_after(socket: &Socket) -> Option<i64> {
+    socket.handshake().auth.get("after")?.as_i64()
+}
+
 /// The room a socket names in its handshake auth: `{room: 1}` (or `"1"`).
 fn room_from_auth(auth: &Value) -> Option<i64> {
     match auth.get("room")? {
@@ -252,22 +261,52 @@ impl Hub {
             return;
         }
 
+        // What the page missed between its history and this socket's joining the room (or
+        // while it was reconnecting): the chats after the last one it has. Sent before this
+        // arrival's own notice is stored, which is for the others only.
+        let after = handshake_after(&socket);
         if joined.arrived {
             hub.publish_people(room);
-            let hub = hub.clone();
-            let person = person.clone();
-            actix_web::rt::spawn(async move {
-                let text = format!("{}님이 입장하셨습니다.", person.look.name);
+        }
+        let task_hub = hub.clone();
+        let (task_socket, task_person, arrived) = (socket.clone(), person.clone(), joined.arrived);
+        actix_web::rt::spawn(async move {
+            if let Some(after) = after {
+                task_hub
+                    .catch_up(&task_socket, room, &task_person.id, after)
+                    .await;
+            }
+            if arrived {
+                let text = format!("{}님이 입장하셨습니다.", task_person.look.name);
                 // To the others only: the newcomer's page already shows the history.
-                let except = person_key(room, &person.id);
-                hub.notice(room, &person, text, Some(except)).await;
-            });
-        } else {
+                let except = person_key(room, &task_person.id);
+                task_hub
+                    .notice(room, &task_person, text, Some(except))
+                    .await;
+            }
+        });
+        if !joined.arrived {
             // Another tab of someone present, or a return within the grace period: nothing
             // changed for the others.
             hub.presence.publish(room, |snapshot| {
                 let _ = socket.emit("participants", participants(snapshot));
             });
+        }
+    }
+
+    /// Sends `socket` the chats of `room` after chat `after` that `viewer` may see.
+    async fn catch_up(&self, socket: &Socket, room: i64, viewer: &str, after: i64) {
+        let chats = match self.store.chats_after(room, viewer, after, CATCH_UP).await {
+            Ok(chats) => chats,
+            Err(err) => return log::warn!("catching up room {room}: {err}"),
+        };
+        for chat in chats {
+            let event = if chat.kind == ChatKind::Whisper {
+                "whisper"
+            } else {
+                "chat"
+            };
+            let _ = socket.emit(event, ChatView::from(chat));
         }
     }
 

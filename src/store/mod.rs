@@ -375,6 +375,31 @@ impl Store {
         rows.into_iter().map(Chat::try_from).collect()
     }
 
+    /// The room's chats after chat `after`, in time order, at most `limit`; whispers only
+    /// when `viewer` is their sender or target.
+    pub async fn chats_after(
+        &self,
+        room_id: i64,
+        viewer: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Chat>, StoreError> {
+        let sql = format!(
+            r#"SELECT {CHAT_COLUMNS} FROM chats
+               WHERE room_id = ? AND id > ? AND (kind <> 'whisper' OR "user" = ? OR target = ?)
+               ORDER BY created_at, id LIMIT ?"#
+        );
+        let rows = sqlx::query_as::<_, ChatRow>(&sql)
+            .bind(room_id)
+            .bind(after)
+            .bind(viewer)
+            .bind(viewer)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Chat::try_from).collect()
+    }
+
     /// The room whose history shows the uploaded file `name`, if any.
     pub async fn gif_room(&self, name: &str) -> Result<Option<i64>, StoreError> {
         let room =

@@ -458,6 +458,44 @@ describe("/chat: inside a room", () => {
     assert.equal((await b.home()).flash, null, "the message shows once");
   });
 
+  it("a tab that comes back is sent what it missed, and only the whispers it may see", async () => {
+    const [a, b, c] = [await person(), await person(), await person()];
+    const id = await openRoom(a);
+    await comeIn(b, id);
+    await comeIn(c, id);
+    await a.tab.waitForChat(`${c.name}님이 입장하셨습니다.`);
+
+    assert.deepEqual(await a.tab.ask("chat", { text: "하나" }), { ok: true });
+    const first = await b.tab.waitForChat("하나");
+    assert.deepEqual(await a.tab.ask("chat", { text: "둘" }), { ok: true });
+    assert.deepEqual(await a.tab.ask("whisper", { to: b.id, text: "비밀" }), { ok: true });
+    assert.deepEqual(await a.tab.ask("chat", { text: "셋" }), { ok: true });
+    await b.tab.waitForChat("셋");
+
+    // Second tabs that show the history up to "하나" (another tab of someone present
+    // brings no notice, so all they get is the catch-up and what comes live). A chat sent
+    // while a tab catches up may come both ways: the page keeps one per id.
+    const bBack = await b.join(id, { after: first.id });
+    const cBack = await c.join(id, { after: first.id });
+    await bBack.waitForChat("비밀", "whisper");
+    await barrier(a.tab, [bBack, cBack], "넷");
+    const bodies = (tab, event) => {
+      const byId = new Map(tab.all(event).map((chat) => [chat.id, chat.body]));
+      return [...byId].sort(([x], [y]) => x - y).map(([, body]) => body);
+    };
+    assert.deepEqual(bodies(bBack, "chat"), ["둘", "셋", "넷"]);
+    assert.deepEqual(bodies(bBack, "whisper"), ["비밀"]);
+    assert.deepEqual(bodies(cBack, "chat"), ["둘", "셋", "넷"]);
+    assert.deepEqual(bodies(cBack, "whisper"), []);
+
+    // A tab that is up to date is sent nothing old.
+    const latest = bBack.all("chat").find((chat) => chat.body === "넷");
+    const current = await b.join(id, { after: latest.id });
+    await barrier(a.tab, [current], "다섯");
+    assert.deepEqual(bodies(current, "chat"), ["다섯"]);
+    assert.deepEqual(bodies(current, "whisper"), []);
+  });
+
   it("a whisper reaches its sender and its target, nobody else", async () => {
     const [a, b, c] = [await person(), await person(), await person()];
     const id = await openRoom(a);

@@ -106,16 +106,17 @@ export class Visitor {
 
   /**
    * A `/chat` socket (a tab) for `room` with this visitor's cookie, recording what it
-   * receives; not awaited. `transports` defaults to websocket only; `reconnection` to off.
+   * receives; not awaited. `transports` defaults to websocket only; `reconnection` to off;
+   * `after` is the last chat id the tab already shows (the page sends it to catch up).
    */
-  chatSocket(room, { transports = ["websocket"], cookie = this.cookie, reconnection = false } = {}) {
+  chatSocket(room, { transports = ["websocket"], cookie = this.cookie, reconnection = false, after } = {}) {
     const extraHeaders = { origin: this.base };
     if (cookie) extraHeaders.cookie = cookie;
     const socket = io(`${this.base}/chat`, {
       forceNew: true,
       reconnection,
       transports,
-      auth: { room },
+      auth: after === undefined ? { room } : { room, after },
       extraHeaders,
     });
     this.sockets.add(socket);
