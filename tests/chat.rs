@@ -424,19 +424,29 @@ async fn ownership_passes_to_the_longest_present_when_the_owner_leaves() {
 /// The grace period of these tests: long enough to reconnect within, short to wait out.
 const GRACE_MS: u64 = 600;
 
-#[actix_rt::test]
-async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
-    let grace = GRACE_MS.to_string();
-    let srv = TestServer::start(config_with(
+/// A server whose emptied rooms are deleted `grace_ms` after the last person left.
+async fn server_with_grace(grace_ms: u64) -> TestServer {
+    let grace = grace_ms.to_string();
+    TestServer::start(config_with(
         "development",
         &[("ROOM_DELETE_GRACE_MS", &grace)],
     ))
-    .await;
-    let owner = Browser::new(&srv);
+    .await
+}
+
+/// An owner, a guest and the room the owner just made (the guest is let in by opening its
+/// page, as `public_id` does).
+async fn owner_and_guest(srv: &TestServer) -> (Browser, Browser, i64) {
+    let owner = Browser::new(srv);
     let id = owner.create_room("방", "", "").await;
-    let guest = Browser::new(&srv);
-    let owner_id = owner.public_id(id).await;
-    let guest_id = guest.public_id(id).await;
+    (owner, Browser::new(srv), id)
+}
+
+#[actix_rt::test]
+async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
+    let srv = server_with_grace(GRACE_MS).await;
+    let (owner, guest, id) = owner_and_guest(&srv).await;
+    let (owner_id, guest_id) = (owner.public_id(id).await, guest.public_id(id).await);
     let mut room_list = room_list_socket(&srv).await;
     let o = chat_socket(&srv, &owner, id).await.socket();
     let mut g = chat_socket(&srv, &guest, id).await.socket();
@@ -481,17 +491,9 @@ async fn an_owner_who_reloads_keeps_the_room_and_nobody_hears_of_it() {
 
 #[actix_rt::test]
 async fn an_owner_gone_past_the_grace_period_departs_and_hands_the_room_over() {
-    let grace = GRACE_MS.to_string();
-    let srv = TestServer::start(config_with(
-        "development",
-        &[("ROOM_DELETE_GRACE_MS", &grace)],
-    ))
-    .await;
-    let owner = Browser::new(&srv);
-    let id = owner.create_room("방", "", "").await;
-    let guest = Browser::new(&srv);
-    let owner_id = owner.public_id(id).await;
-    let guest_id = guest.public_id(id).await;
+    let srv = server_with_grace(GRACE_MS).await;
+    let (owner, guest, id) = owner_and_guest(&srv).await;
+    let (owner_id, guest_id) = (owner.public_id(id).await, guest.public_id(id).await);
     let o = chat_socket(&srv, &owner, id).await.socket();
     let mut g = chat_socket(&srv, &guest, id).await.socket();
     participants(&mut g, &[&owner_id, &guest_id]).await;
@@ -545,11 +547,7 @@ async fn capacity_counts_people_not_tabs() {
 
 #[actix_rt::test]
 async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_back() {
-    let srv = TestServer::start(config_with(
-        "development",
-        &[("ROOM_DELETE_GRACE_MS", "300")],
-    ))
-    .await;
+    let srv = server_with_grace(300).await;
     let mut room_list = room_list_socket(&srv).await;
     let owner = Browser::new(&srv);
     let id = owner.create_room("잠깐", "", "").await;
@@ -595,11 +593,7 @@ async fn an_emptied_room_is_deleted_after_the_grace_period_unless_someone_comes_
 
 #[actix_rt::test]
 async fn a_room_nobody_enters_is_deleted_too() {
-    let srv = TestServer::start(config_with(
-        "development",
-        &[("ROOM_DELETE_GRACE_MS", "100")],
-    ))
-    .await;
+    let srv = server_with_grace(100).await;
     let mut room_list = room_list_socket(&srv).await;
     let id = Browser::new(&srv).create_room("빈 방", "", "").await;
     assert_eq!(room_list.event("removeRoom").await, json!(id));

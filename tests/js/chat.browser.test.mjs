@@ -173,6 +173,24 @@ async function joined(page) {
   return { id, name: await text(me.locator(".person-name")) };
 }
 
+/** Opens room `id`'s page and waits until this person is in; resolves with who they are. */
+async function enter(page, id) {
+  await page.goto(`${app.url}/room/${id}`);
+  return joined(page);
+}
+
+/**
+ * `owner` makes a room with the form and `guests` enter it; resolves with its id and who
+ * each is (owner first) once the owner's list shows them all.
+ */
+async function gather(label, owner, ...guests) {
+  const id = await createRoom(owner.page, { name: title(label) });
+  const me = [await joined(owner.page)];
+  for (const guest of guests) me.push(await enter(guest.page, id));
+  await until(() => participantIds(owner.page), me.map((who) => who.id), "the owner's participants");
+  return { id, me };
+}
+
 /** Sends a chat (or a whisper, with the select set) from the form; waits for its ack. */
 async function say(page, words) {
   await page.fill("#chat-text", words);
@@ -255,13 +273,7 @@ describe("the chat room in Chromium", () => {
 
   it("a whisper shows for its sender and target only", async () => {
     const [a, b, c] = [await person(), await person(), await person()];
-    const id = await createRoom(a.page, { name: title("귓속말방") });
-    const aMe = await joined(a.page);
-    await b.page.goto(`${app.url}/room/${id}`);
-    const bMe = await joined(b.page);
-    await c.page.goto(`${app.url}/room/${id}`);
-    const cMe = await joined(c.page);
-    await until(() => participantIds(a.page), [aMe.id, bMe.id, cMe.id], "a's participants");
+    const { id, me: [aMe, bMe, cMe] } = await gather("귓속말방", a, b, c);
 
     const secret = "너한테만 하는 말";
     await a.page.selectOption("#whisper-to", bMe.id);
@@ -291,11 +303,7 @@ describe("the chat room in Chromium", () => {
 
   it("the owner kicks someone, who lands on the list with the reason; the room hears of a kick", async () => {
     const [a, b, c] = [await person(), await person(), await person()];
-    const id = await createRoom(a.page, { name: title("강퇴방") });
-    const aMe = await joined(a.page);
-    await b.page.goto(`${app.url}/room/${id}`);
-    const bMe = await joined(b.page);
-    await until(() => participantIds(a.page), [aMe.id, bMe.id], "a's participants");
+    const { id, me: [aMe, bMe] } = await gather("강퇴방", a, b);
 
     // Only the owner gets kick buttons, and not for themselves.
     assert.equal(await b.page.locator("#participants button").count(), 0);
@@ -320,8 +328,7 @@ describe("the chat room in Chromium", () => {
     await notice(a.page, kicked).waitFor();
     await until(() => participantIds(a.page), [aMe.id], "a's participants");
     // Someone coming in later reads it so in the history, and nobody saw a plain departure.
-    await c.page.goto(`${app.url}/room/${id}`);
-    const cMe = await joined(c.page);
+    const cMe = await enter(c.page, id);
     const entered = (who) => `${who.name}님이 입장하셨습니다.`;
     assert.deepEqual(await notices(c.page), [entered(aMe), entered(bMe), kicked]);
     await until(() => notices(a.page), [entered(bMe), kicked, entered(cMe)], "a's notices");
@@ -336,8 +343,7 @@ describe("the chat room in Chromium", () => {
     await openList(watcher.page);
     const id = await createRoom(a.page, { name: title("인계방") });
     const aMe = await joined(a.page);
-    await b.page.goto(`${app.url}/room/${id}`);
-    const bMe = await joined(b.page);
+    const bMe = await enter(b.page, id);
     assert.equal(await b.page.locator("#delete-room").getAttribute("hidden"), "");
     const count = roomEntry(watcher.page, id).locator(".room-count-now");
     await until(() => text(count), "2", "the head count");
@@ -374,8 +380,7 @@ describe("the chat room in Chromium", () => {
     const [a, b] = [await person(), await person()];
     const id = await createRoom(a.page, { name: title("삭제버튼방") });
     await joined(a.page);
-    await b.page.goto(`${app.url}/room/${id}`);
-    await joined(b.page);
+    await enter(b.page, id);
     assert.equal(await a.page.locator("#delete-room").isVisible(), true);
     // The button carries `hidden` for b; it must also look hidden.
     assert.equal(await b.page.locator("#delete-room").getAttribute("hidden"), "");
@@ -530,8 +535,7 @@ describe("the room as people use it: reloads, late comers, a phone", () => {
     const [a, b, c] = [await person(), await person(), await person()];
     const id = await createRoom(a.page, { name: title("기록방") });
     const aMe = await joined(a.page);
-    await b.page.goto(`${app.url}/room/${id}`);
-    const bMe = await joined(b.page);
+    const bMe = await enter(b.page, id);
 
     // Live on b's page: chats both ways, a whisper, an image, a newcomer's notice.
     await say(a.page, "안녕하세요");
@@ -539,8 +543,7 @@ describe("the room as people use it: reloads, late comers, a phone", () => {
     await a.page.selectOption("#whisper-to", bMe.id);
     await say(a.page, "너한테만 하는 말");
     await b.page.setInputFiles("#gif", { name: "tiny.gif", mimeType: "image/gif", buffer: TINY_GIF });
-    await c.page.goto(`${app.url}/room/${id}`);
-    const cMe = await joined(c.page);
+    const cMe = await enter(c.page, id);
     await notice(b.page, `${cMe.name}님이 입장하셨습니다.`).waitFor();
     await message(b.page, "너한테만 하는 말").waitFor();
     await b.page.locator("#chat-list li.kind-gif").waitFor();
@@ -578,8 +581,7 @@ describe("the room as people use it: reloads, late comers, a phone", () => {
     await openList(watcher.page);
     const id = await createRoom(a.page, { name: title("새로고침방") });
     const aMe = await joined(a.page);
-    await b.page.goto(`${app.url}/room/${id}`);
-    const bMe = await joined(b.page);
+    const bMe = await enter(b.page, id);
     await until(() => participantIds(b.page), [aMe.id, bMe.id], "b's participants");
     const before = await notices(b.page);
     // Any change to b's participant list is counted (observation only).
@@ -615,8 +617,7 @@ describe("the room as people use it: reloads, late comers, a phone", () => {
     assert.equal(await a.page.locator("#chat-status").isHidden(), true, "no refusal on a's page");
     // Someone coming in now finds the same: a's reloads left no trace.
     const c = await person();
-    await c.page.goto(`${app.url}/room/${id}`);
-    await joined(c.page);
+    await enter(c.page, id);
     assert.equal(await text(c.page.locator(".owner-name")), aMe.name);
     const history = await notices(c.page);
     assert.equal(history.filter((n) => n.startsWith(`${aMe.name}님`)).length, 1, history.join(" | "));
@@ -627,8 +628,7 @@ describe("the room as people use it: reloads, late comers, a phone", () => {
     await openList(watcher.page);
     const id = await createRoom(a.page, { name: title("인계방") });
     const aMe = await joined(a.page);
-    await b.page.goto(`${app.url}/room/${id}`);
-    const bMe = await joined(b.page);
+    const bMe = await enter(b.page, id);
     const entry = roomEntry(watcher.page, id);
     await until(() => text(entry.locator(".room-owner")), `방장 ${aMe.name}`, "the owner on the list");
 
@@ -655,13 +655,7 @@ describe("the room as people use it: reloads, late comers, a phone", () => {
 
   it("after a whisper the next message goes to everyone; while one is chosen the box says so", async () => {
     const [a, b, c] = [await person(), await person(), await person()];
-    const id = await createRoom(a.page, { name: title("귓속말초기화방") });
-    const aMe = await joined(a.page);
-    await b.page.goto(`${app.url}/room/${id}`);
-    const bMe = await joined(b.page);
-    await c.page.goto(`${app.url}/room/${id}`);
-    const cMe = await joined(c.page);
-    await until(() => participantIds(a.page), [aMe.id, bMe.id, cMe.id], "a's participants");
+    const { id, me: [aMe, bMe, cMe] } = await gather("귓속말초기화방", a, b, c);
 
     assert.equal(await a.page.locator("#chat-text").getAttribute("placeholder"), "메시지를 입력하세요");
     await a.page.selectOption("#whisper-to", bMe.id);
@@ -746,10 +740,8 @@ describe("the room as people use it: reloads, late comers, a phone", () => {
       const [b, c] = [await person(), await person()];
       const id = await createRoom(a.page, { name: title(`강퇴버튼방 ${label}`) });
       const aMe = await joined(a.page);
-      await b.page.goto(`${app.url}/room/${id}`);
-      await joined(b.page);
-      await c.page.goto(`${app.url}/room/${id}`);
-      await joined(c.page);
+      await enter(b.page, id);
+      await enter(c.page, id);
       await until(() => kickButtons(a.page).count(), 2, "a's kick buttons");
       assert.deepEqual(await badges(a.page, aMe.id), ["방장", "나"]);
       const rows = await a.page.locator("#participants li.person").evaluateAll((items) =>
@@ -787,8 +779,7 @@ describe("the room as people use it: reloads, late comers, a phone", () => {
     const id = await createRoom(a.page, { name: title("이름방") });
     const aMe = await joined(a.page);
     assert.equal(aMe.name, name, "the same name in the room");
-    await b.page.goto(`${app.url}/room/${id}`);
-    await joined(b.page);
+    await enter(b.page, id);
     await until(async () => (await participantIds(a.page)).length, 2, "a's participants");
     for (const part of ["#participants", ".chat-info", "#chat-list"]) {
       assert.doesNotMatch(await a.page.locator(part).innerText(), /#[0-9a-f]{6}/, part);

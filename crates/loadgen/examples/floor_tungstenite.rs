@@ -15,7 +15,7 @@
 //! `cargo run --release -p loadgen --example floor_tungstenite -- 3105`
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::rc::Rc;
@@ -30,6 +30,11 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
+#[path = "common/floor_hub.rs"]
+mod floor_hub;
+
+use floor_hub::{Conn, PING_INTERVAL};
+
 /// Frames waiting for one connection's task, and that task's waker.
 #[derive(Default)]
 struct Outbox {
@@ -37,7 +42,13 @@ struct Outbox {
     waker: RefCell<Option<Waker>>,
 }
 
-impl Outbox {
+impl floor_hub::Outbox for Rc<Outbox> {
+    type Frame = Message;
+
+    fn frame(text: String) -> Message {
+        Message::Text(Utf8Bytes::from(text))
+    }
+
     fn push(&self, frame: Message) {
         let was_empty = {
             let mut frames = self.frames.borrow_mut();
@@ -51,7 +62,9 @@ impl Outbox {
             }
         }
     }
+}
 
+impl Outbox {
     fn register(&self, waker: &Waker) {
         let mut slot = self.waker.borrow_mut();
         if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
@@ -60,19 +73,10 @@ impl Outbox {
     }
 }
 
-#[derive(Default)]
-struct Hub {
-    next_id: u64,
-    /// The connections in `/` (CONNECT done).
-    conns: HashMap<u64, Rc<Outbox>>,
-    rooms: HashMap<String, Vec<u64>>,
-    joined: HashMap<u64, Vec<String>>,
-}
-
+type Hub = floor_hub::Hub<Rc<Outbox>>;
 type Ws = WebSocketStream<TcpStream>;
 type Result<T> = std::result::Result<T, tokio_tungstenite::tungstenite::Error>;
 
-const PING_INTERVAL: Duration = Duration::from_secs(25);
 const MAX_PAYLOAD: usize = 1_000_000;
 
 enum Event {
@@ -109,32 +113,22 @@ async fn connection(stream: TcpStream, hub: Rc<RefCell<Hub>>) {
     else {
         return;
     };
-    let id = {
-        let mut hub = hub.borrow_mut();
-        hub.next_id += 1;
-        hub.next_id
-    };
+    let mut conn = Conn::open(&hub, "tt");
     let outbox = Rc::new(Outbox::default());
-    let open = format!(
-        "0{{\"sid\":\"tt{id}\",\"upgrades\":[],\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}}"
-    );
-    if ws.send(Message::text(open)).await.is_ok() {
-        let _ = serve(id, &hub, &outbox, &mut ws).await;
+    if ws.send(Message::text(conn.handshake())).await.is_ok() {
+        let _ = serve(&mut conn, &hub, &outbox, &mut ws).await;
     }
-    let mut hub = hub.borrow_mut();
-    hub.conns.remove(&id);
-    for room in hub.joined.remove(&id).unwrap_or_default() {
-        if let Some(members) = hub.rooms.get_mut(&room) {
-            members.retain(|m| *m != id);
-        }
-    }
+    conn.close(&hub);
 }
 
-async fn serve(id: u64, hub: &RefCell<Hub>, outbox: &Rc<Outbox>, ws: &mut Ws) -> Result<()> {
+async fn serve(
+    conn: &mut Conn,
+    hub: &RefCell<Hub>,
+    outbox: &Rc<Outbox>,
+    ws: &mut Ws,
+) -> Result<()> {
     let mut ping =
         tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
-    // The ack id of a binary echo whose attachment is the next frame.
-    let mut pending_binary: Option<u64> = None;
     loop {
         let event = poll_fn(|cx| {
             if ping.poll_tick(cx).is_ready() {
@@ -158,11 +152,12 @@ async fn serve(id: u64, hub: &RefCell<Hub>, outbox: &Rc<Outbox>, ws: &mut Ws) ->
                 ws.flush().await?;
             }
             Event::Incoming(Some(Ok(Message::Text(text)))) => {
-                on_text(id, hub, outbox, ws, &text, &mut pending_binary).await?
+                if let Some(answer) = conn.on_text(hub, outbox, &text) {
+                    ws.send(Message::text(answer)).await?;
+                }
             }
             Event::Incoming(Some(Ok(Message::Binary(bytes)))) => {
-                if let Some(ack) = pending_binary.take() {
-                    let head = format!("461-{ack}[{{\"_placeholder\":true,\"num\":0}}]");
+                if let Some(head) = conn.on_binary() {
                     ws.feed(Message::text(head)).await?;
                     ws.send(Message::Binary(bytes)).await?;
                 }
@@ -172,99 +167,6 @@ async fn serve(id: u64, hub: &RefCell<Hub>, outbox: &Rc<Outbox>, ws: &mut Ws) ->
             Event::Incoming(_) => return Ok(()),
         }
     }
-}
-
-/// The digits at the start of `s` (an ack id), and the rest.
-fn ack_id(s: &str) -> (Option<u64>, &str) {
-    let end = s
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(s.len());
-    (s[..end].parse().ok(), &s[end..])
-}
-
-async fn on_text(
-    id: u64,
-    hub: &RefCell<Hub>,
-    outbox: &Rc<Outbox>,
-    ws: &mut Ws,
-    text: &str,
-    pending_binary: &mut Option<u64>,
-) -> Result<()> {
-    if text == "3" {
-        return Ok(());
-    }
-    if text.starts_with("40") {
-        // In `/` from now on: a broadcast to everyone reaches it.
-        hub.borrow_mut().conns.insert(id, outbox.clone());
-        let connected = format!("40{{\"sid\":\"tt-s{id}\"}}");
-        return ws.send(Message::text(connected)).await;
-    }
-    if let Some(rest) = text.strip_prefix("451-") {
-        if let (Some(ack), args) = ack_id(rest) {
-            if args.starts_with("[\"echo\"") {
-                *pending_binary = Some(ack);
-            }
-        }
-        return Ok(());
-    }
-    let Some(rest) = text.strip_prefix("42") else {
-        return Ok(());
-    };
-    let (ack, array) = ack_id(rest);
-    if let Some(args) = array.strip_prefix("[\"echo\"") {
-        if let Some(ack) = ack {
-            // `,"x"]` → `["x"]`; `]` → `[]`.
-            let args = args.strip_prefix(',').unwrap_or(args);
-            return ws.send(Message::text(format!("43{ack}[{args}"))).await;
-        }
-        return Ok(());
-    }
-    if let Some(args) = array.strip_prefix("[\"join\",\"") {
-        if let Some((room, _)) = args.split_once('"') {
-            let mut hub = hub.borrow_mut();
-            hub.rooms.entry(room.to_owned()).or_default().push(id);
-            hub.joined.entry(id).or_default().push(room.to_owned());
-        }
-        if let Some(ack) = ack {
-            return ws.send(Message::text(format!("43{ack}[]"))).await;
-        }
-        return Ok(());
-    }
-    if let Some(args) = array.strip_prefix("[\"broadcast\",") {
-        let (room, data) = if let Some(data) = args.strip_prefix("null,") {
-            (None, data)
-        } else if let Some(rest) = args.strip_prefix('"') {
-            match rest.split_once("\",") {
-                Some((room, data)) => (Some(room), data),
-                None => return Ok(()),
-            }
-        } else {
-            return Ok(());
-        };
-        let data = data.strip_suffix(']').unwrap_or(data);
-        let frame = Message::Text(Utf8Bytes::from(format!("42[\"msg\",{data}]")));
-        let hub = hub.borrow();
-        match room {
-            // To every socket of `/`, the sender included.
-            None => {
-                for outbox in hub.conns.values() {
-                    outbox.push(frame.clone());
-                }
-            }
-            // To every other socket of the room.
-            Some(room) => {
-                for member in hub.rooms.get(room).into_iter().flatten() {
-                    if *member != id {
-                        if let Some(outbox) = hub.conns.get(member) {
-                            outbox.push(frame.clone());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 #[tokio::main(flavor = "current_thread")]
