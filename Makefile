@@ -54,8 +54,8 @@ clean:
 
 # Benchmarks side by side with the peers (bench/README.md): ours, Node socket.io,
 # socketioxide and two bare floors (actix-ws, tokio-tungstenite), servers pinned to core 0
-# and the load generator to core 1. `make bench` takes medians of 3 runs (~25 min) and
-# writes bench/results/;
+# and the load generator to core 1. `make bench` takes medians of 3 runs (~25 min), then
+# runs bench-cluster and bench-recovery (below), and writes bench/results/;
 # `make bench-smoke` (CI) runs every scenario once at tiny sizes. Neither is part of `test`.
 define BENCH_BUILD
 	$(CARGO) build --release -p loadgen --bin loadgen --example floor --example floor_tungstenite
@@ -70,6 +70,7 @@ bench:
 	$(BENCH_BUILD)
 	$(CARGO) run --release -q -p loadgen --bin loadgen -- suite
 	$(MAKE) bench-cluster
+	$(MAKE) bench-recovery
 
 bench-smoke:
 	$(BENCH_BUILD)
@@ -89,6 +90,21 @@ bench-cluster: deps
 	$(CARGO) build --release -p actix-socketio-redis --example cluster_node
 	cd crates/loadgen/cluster-peers/socketioxide && CARGO_TARGET_DIR=target $(CARGO) build --release --locked
 	$(CARGO) run --release -q -p loadgen --bin cluster_fanout -- $(CLUSTER_BENCH_ARGS)
+
+# Delivery under faults with connection state recovery (crates/loadgen/src/bin/
+# recovery_faults.rs): 3-node streams clusters of ours and Node's
+# (@socket.io/redis-streams-adapter) on a Redis of their own, a steady stream to the
+# clients' rooms while their TCP connections are killed, or their nodes SIGKILLed; delivery
+# %, duplicates, order, recovered reconnections, to bench/results/<date>-recovery.md
+# (~5 min). RECOVERY_BENCH_ARGS=--smoke for a quick check. Not part of `test`.
+RECOVERY_BENCH_ARGS ?=
+
+.PHONY: bench-recovery
+
+bench-recovery: deps
+	$(CARGO) build --release -p loadgen --bin recovery_faults
+	$(CARGO) build --release -p actix-socketio-redis --example cluster_node
+	$(CARGO) run --release -q -p loadgen --bin recovery_faults -- $(RECOVERY_BENCH_ARGS)
 
 # Coverage-guided fuzzing (cargo-fuzz, nightly; crates/actix-socketio/fuzz/README.md) of the
 # Engine.IO and Socket.IO codecs and of the Engine.IO session state machine, FUZZ_SECONDS

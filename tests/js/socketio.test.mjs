@@ -203,6 +203,37 @@ describe("connection", { timeout: TEST_TIMEOUT_MS }, () => {
   });
 });
 
+describe("an emit with retries in the connect handler", { timeout: 60_000 }, () => {
+  // With `retries`, every emit waits for an ack and is sent again without one in time.
+  // A GET that comes after `3probe` is answered at the 100 ms upgrade check, as Node does
+  // (answering it at once was seen to make the client send such a packet twice). The
+  // ackTimeout is the client's: without one, it takes the ack's first argument for an
+  // error and sends again by itself, whatever the server.
+  test("arrives once, over 40 connections in a row that open with polling and upgrade", async () => {
+    const CONNECTIONS = 40;
+    const counts = [];
+    for (let n = 0; n < CONNECTIONS; n++) {
+      const socket = client("/", { retries: 3, ackTimeout: 2_000 });
+      const got = record(socket, "room-msg");
+      const acked = new Promise((resolve, reject) => {
+        socket.once("connect", () => {
+          // The socket's id is a room it is in: the server sends one "room-msg" per receipt.
+          socket.emit("to-room-all", socket.id, n, (err, ok) => (err ? reject(err) : resolve(ok)));
+        });
+      });
+      const upgraded = new Promise((resolve) => socket.io.once("open", () => socket.io.engine.once("upgrade", resolve)));
+      assert.equal(await acked, true);
+      await Promise.race([upgraded, sleep(STEP_MS).then(() => assert.fail(`connection ${n} did not upgrade`))]);
+      await sleep(100);
+      counts.push(got.length);
+      assert.deepEqual(got, [[n]], `connection ${n}`);
+      socket.disconnect();
+      clients.delete(socket);
+    }
+    assert.deepEqual(counts, Array(CONNECTIONS).fill(1));
+  });
+});
+
 describe("events", { timeout: TEST_TIMEOUT_MS }, () => {
   for (const transports of [...TRANSPORTS, undefined]) {
     const name = transports?.[0] ?? "default transports";

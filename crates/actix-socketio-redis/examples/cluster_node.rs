@@ -1,24 +1,32 @@
 //! A cluster node of the contract the mixed Rust/Node cluster tests drive; its Node twin
-//! is tests/js/cluster/node.mjs (socket.io 4.8 with `@socket.io/redis-adapter` 8.3), and
-//! tests/js/support/cluster.mjs starts either.
+//! is tests/js/cluster/node.mjs (socket.io 4.8 with `@socket.io/redis-adapter` 8.3 and
+//! `@socket.io/redis-streams-adapter` 0.3), and tests/js/support/cluster.mjs starts either.
 //!
 //! ```text
-//! PORT=3001 [REDIS_URL=redis://127.0.0.1:6379] [KEY=socket.io] [ADAPTER=classic|sharded|memory] \
+//! PORT=3001 [REDIS_URL=redis://127.0.0.1:6379] [KEY=socket.io] \
+//!     [ADAPTER=classic|sharded|streams|memory] [RECOVERY_MS=ms] \
 //!     cargo run --release -p actix-socketio-redis --example cluster_node
 //! ```
 //!
 //! - classic: [`RedisConfig::classic`] (Node's `createAdapter(pub, sub, {key: KEY})`);
 //! - sharded: [`RedisConfig::sharded`] in the dynamic mode (Node's
 //!   `createShardedAdapter(pub, sub, {channelPrefix: KEY})`);
+//! - streams: [`RedisConfig::streams`] (Node's streams `createAdapter(client, {streamName:
+//!   KEY + "-stream", channelPrefix: KEY, sessionKeyPrefix: KEY + "-session:"})`);
 //! - memory: the in-memory adapter, no Redis.
+//!
+//! RECOVERY_MS turns connection state recovery on (`max_disconnection_duration` RECOVERY_MS,
+//! middlewares skipped, Node's `{maxDisconnectionDuration: RECOVERY_MS, skipMiddlewares:
+//! true}`), for every adapter; unset, it is off.
 //!
 //! Redis unreachable at start is an error: the node prints it and exits with status 1.
 //!
 //! Namespace "/" answers these events, each with an ack as its last argument:
-//! - `whoami` -> `{node: PORT, id, recovered: false}` (no connection state recovery yet);
+//! - `whoami` -> `{node: PORT, id, recovered}` (`recovered`: the socket came back with
+//!   connection state recovery);
 //! - `join` room / `leave` room -> `true`;
-//! - `emit` `{to, except, event, args, volatile}` -> `io.to(to).except(except).emit(event,
-//!   ...args)`, `true` (binary in `args` stays binary);
+//! - `emit` `{to, except, event, args, volatile}` -> `io.to(to).except(except)
+//!   [.volatile()].emit(event, ...args)`, `true` (binary in `args` stays binary);
 //! - `emitAck` `{to, event, args, timeout}` -> every client's ack (its first argument),
 //!   sorted by JSON text, or `{error}`;
 //! - `fetch` `{in}` -> the ids of the sockets in those rooms on every node, sorted;
@@ -39,7 +47,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use actix_socketio::socket::adapter::ServerEvent;
-use actix_socketio::{AckSender, Error, Payload, Socket, SocketIo, SocketIoConfig};
+use actix_socketio::{AckSender, Error, Payload, RecoveryConfig, Socket, SocketIo, SocketIoConfig};
 use actix_socketio_redis::wire::json;
 use actix_socketio_redis::{RedisCluster, RedisConfig, SubscriptionMode};
 use serde::Deserialize;
@@ -142,8 +150,9 @@ fn handlers(io: &SocketIo, socket: &Socket, port: u16) {
     // Acks ignore errors: they only fail when the socket has just disconnected, and then
     // nobody waits for the answer.
     socket.on("whoami", move |socket: Socket, ack: AckSender| async move {
-        let _ =
-            ack.send(json!({ "node": port.to_string(), "id": socket.id(), "recovered": false }));
+        let _ = ack.send(
+            json!({ "node": port.to_string(), "id": socket.id(), "recovered": socket.recovered() }),
+        );
     });
     socket.on(
         "join",
@@ -354,13 +363,24 @@ async fn run() -> Result<(), String> {
     let redis_url = env_or("REDIS_URL", "redis://127.0.0.1:6379");
     let key = env_or("KEY", "socket.io");
     let mut config = SocketIoConfig::default();
+    if let Ok(ms) = std::env::var("RECOVERY_MS") {
+        let ms: u64 = ms
+            .parse()
+            .map_err(|_| format!("RECOVERY_MS must be a number of milliseconds, not {ms:?}"))?;
+        config.connection_state_recovery = Some(RecoveryConfig {
+            max_disconnection_duration: Duration::from_millis(ms),
+            skip_middlewares: true,
+            ..RecoveryConfig::default()
+        });
+    }
     let redis = match env_or("ADAPTER", "classic").as_str() {
         "classic" => Some(RedisConfig::classic(key)),
         "sharded" => Some(RedisConfig::sharded(key, SubscriptionMode::Dynamic)),
+        "streams" => Some(RedisConfig::streams(key)),
         "memory" => None,
         other => {
             return Err(format!(
-                "ADAPTER must be classic, sharded or memory, not {other}"
+                "ADAPTER must be classic, sharded, streams or memory, not {other}"
             ))
         }
     };

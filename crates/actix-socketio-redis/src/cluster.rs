@@ -27,18 +27,38 @@ use std::sync::Arc;
 use actix_socketio::socket::adapter::{Adapter, AdapterFactory};
 use tokio::sync::mpsc;
 
-use crate::adapter::{ClassicAdapter, ShardedAdapter};
-use crate::config::{Protocol, RedisConfig, Stats};
+use crate::adapter::{ClassicAdapter, ShardedAdapter, StreamsAdapter};
+use crate::config::{Protocol, RedisConfig, SubscriptionMode};
 use crate::links::{Links, Router};
 use crate::publisher::{self, Outbox};
+use crate::stream_reader::{self, StreamShared};
 use crate::subscriber::{Event, Subscriber};
 use crate::Error;
+
+/// What was lost so far because a bound was reached or Redis was away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages to other servers that were not published: the queue was full, or Redis
+    /// was unreachable.
+    pub dropped_publishes: u64,
+    /// Messages from other servers dropped because this server fell behind.
+    pub dropped_messages: u64,
+}
 
 /// The Redis side of one process: connected once, shared by every namespace's adapter.
 #[derive(Clone)]
 pub struct RedisCluster {
     links: Links,
     subscriber: Subscriber,
+    kind: Kind,
+}
+
+/// The protocol, with what it needs of the process.
+#[derive(Clone)]
+enum Kind {
+    Classic,
+    Sharded(SubscriptionMode),
+    Streams(Arc<StreamShared>),
 }
 
 impl std::fmt::Debug for RedisCluster {
@@ -76,13 +96,20 @@ impl RedisCluster {
             changing.change_soon(subscriptions, subscribe);
         })));
         actix_rt::spawn(dispatch(events, router.clone()));
+        let config = Arc::new(config);
+        let kind = match config.protocol {
+            Protocol::Classic => Kind::Classic,
+            Protocol::Sharded(mode) => Kind::Sharded(mode),
+            Protocol::Streams => Kind::Streams(stream_reader::start(client, config.clone()).await?),
+        };
         Ok(RedisCluster {
             links: Links {
                 outbox,
                 router,
-                config: Arc::new(config),
+                config,
             },
             subscriber,
+            kind,
         })
     }
 
@@ -92,10 +119,14 @@ impl RedisCluster {
     /// [`SocketIoConfig::adapter`]: actix_socketio::SocketIoConfig::adapter
     pub fn adapter(&self) -> AdapterFactory {
         let links = self.links.clone();
-        Arc::new(move |emitter| match links.config.protocol {
-            Protocol::Classic => ClassicAdapter::new(emitter, links.clone()) as Arc<dyn Adapter>,
-            Protocol::Sharded(mode) => {
-                ShardedAdapter::new(emitter, links.clone(), mode) as Arc<dyn Adapter>
+        let kind = self.kind.clone();
+        Arc::new(move |emitter| match &kind {
+            Kind::Classic => ClassicAdapter::new(emitter, links.clone()) as Arc<dyn Adapter>,
+            Kind::Sharded(mode) => {
+                ShardedAdapter::new(emitter, links.clone(), *mode) as Arc<dyn Adapter>
+            }
+            Kind::Streams(stream) => {
+                StreamsAdapter::new(emitter, links.clone(), stream.clone()) as Arc<dyn Adapter>
             }
         })
     }

@@ -1,13 +1,18 @@
-//! What a namespace adapter needs of the process's Redis side: the publishing queue, the
-//! router that hands it the messages of its subscriptions, and the configuration.
+//! What a namespace adapter holds of its process's Redis side ([`Links`]): the
+//! publisher's queue, the router of subscriptions, the settings.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 
-use crate::adapter::Receiver;
 use crate::config::RedisConfig;
 use crate::publisher::Outbox;
 use crate::subscriber::{Message, Subscription};
+
+/// What the dispatcher hands a namespace's messages to.
+pub(crate) trait Receiver: Send + Sync {
+    /// One message from a subscription this adapter made.
+    fn receive(&self, message: &Message);
+}
 
 /// Subscription changes, as the [`Router`] asks for them.
 pub(crate) type Changes = Arc<dyn Fn(Vec<Subscription>, bool) + Send + Sync>;

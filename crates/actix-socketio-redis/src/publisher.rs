@@ -39,6 +39,17 @@ pub(crate) enum Outgoing {
         /// The bytes.
         payload: Vec<u8>,
     },
+    /// Any other command (the streams adapter's XADD, SET, DEL, GETDEL, XRANGE), with
+    /// what to do with Redis's answer.
+    Command {
+        /// The command.
+        command: redis::Cmd,
+        /// Bytes counted against the queue's bound.
+        bytes: usize,
+        /// Called with the answer (a server error included), or with
+        /// [`Error::Unreachable`] if the command could not be sent.
+        reply: Option<Reply>,
+    },
     /// `PUBSUB NUMSUB`, or `PUBSUB SHARDNUMSUB` for a shard channel: the server count.
     Count {
         /// SHARDNUMSUB rather than NUMSUB.
@@ -48,6 +59,32 @@ pub(crate) enum Outgoing {
         /// The count, or why there is none.
         reply: oneshot::Sender<Result<usize, Error>>,
     },
+}
+
+/// What a [`Outgoing::Command`] does with Redis's answer; it runs on the publishing task,
+/// so it must be short (hand the answer over, never block).
+pub(crate) struct Reply(Box<dyn FnOnce(Result<redis::Value, Error>) + Send>);
+
+impl Reply {
+    /// Calls `answer` with the answer.
+    pub(crate) fn new(answer: impl FnOnce(Result<redis::Value, Error>) + Send + 'static) -> Self {
+        Reply(Box::new(answer))
+    }
+
+    /// Hands the answer over: a server error as [`Error::Redis`].
+    pub(crate) fn answer(self, reply: Result<redis::Value, Error>) {
+        let reply = reply.and_then(|value| match value {
+            redis::Value::ServerError(error) => Err(Error::Redis(error.into())),
+            value => Ok(value),
+        });
+        (self.0)(reply)
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reply")
+    }
 }
 
 /// Bounds and counters shared by the outbox handles and the task.
@@ -62,6 +99,9 @@ struct Shared {
     /// A drop for a full queue was reported and the queue has not emptied since: warn
     /// once per episode, not once per message.
     overflowing: AtomicBool,
+    /// Redis refused a command nobody waits for, and no batch went through cleanly since:
+    /// warn once per episode.
+    refusing: AtomicBool,
 }
 
 /// Where adapters put what is to be published; clones share the queue.
@@ -87,6 +127,7 @@ impl Outbox {
             max_bytes,
             dropped: AtomicU64::new(0),
             overflowing: AtomicBool::new(false),
+            refusing: AtomicBool::new(false),
         });
         (
             Outbox {
@@ -100,21 +141,67 @@ impl Outbox {
     /// Queues a message to publish; drops it (counted) if the queue is full. Never waits.
     pub(crate) fn publish(&self, shard: bool, channel: String, payload: Vec<u8>) {
         let len = payload.len();
+        self.queue(
+            len,
+            Outgoing::Publish {
+                shard,
+                channel,
+                payload,
+            },
+        );
+    }
+
+    /// Queues a command of `bytes` bytes; if the queue is full it is dropped (counted) and
+    /// `reply` gets [`Error::QueueFull`] at once. Never waits.
+    pub(crate) fn command(&self, command: redis::Cmd, bytes: usize, reply: Option<Reply>) {
+        self.queue(
+            bytes,
+            Outgoing::Command {
+                command,
+                bytes,
+                reply,
+            },
+        );
+    }
+
+    /// Sends a command of `bytes` bytes in turn with the others, and waits for Redis's
+    /// answer.
+    pub(crate) async fn query(
+        &self,
+        command: redis::Cmd,
+        bytes: usize,
+    ) -> Result<redis::Value, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.command(
+            command,
+            bytes,
+            Some(Reply::new(move |result| {
+                let _ = reply.send(result);
+            })),
+        );
+        answer.await.map_err(|_| Error::Unreachable)?
+    }
+
+    fn queue(&self, len: usize, message: Outgoing) {
         // Counted before it is queued, so concurrent publishers cannot all pass the bound.
         let before = self.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
-        if before.saturating_add(len) > self.shared.max_bytes {
-            self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            self.overflow();
-            return;
-        }
-        let message = Outgoing::Publish {
-            shard,
-            channel,
-            payload,
+        let refused = if before.saturating_add(len) > self.shared.max_bytes {
+            Some(message)
+        } else {
+            self.queue
+                .try_send(message)
+                .err()
+                .map(|error| error.into_inner())
         };
-        if self.queue.try_send(message).is_err() {
+        if let Some(message) = refused {
             self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
             self.overflow();
+            if let Outgoing::Command {
+                reply: Some(reply), ..
+            } = message
+            {
+                reply.answer(Err(Error::QueueFull));
+            }
         }
     }
 
@@ -161,11 +248,12 @@ impl Queue {
     }
 
     fn taken(&self, message: Outgoing) -> Outgoing {
-        if let Outgoing::Publish { payload, .. } = &message {
-            self.shared
-                .queued_bytes
-                .fetch_sub(payload.len(), Ordering::AcqRel);
-        }
+        let bytes = match &message {
+            Outgoing::Publish { payload, .. } => payload.len(),
+            Outgoing::Command { bytes, .. } => *bytes,
+            Outgoing::Count { .. } => 0,
+        };
+        self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
         if self.receiver.is_empty() {
             self.shared.overflowing.store(false, Ordering::Release);
         }
@@ -177,6 +265,12 @@ impl Queue {
         match message {
             Outgoing::Publish { .. } => {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Outgoing::Command { reply, .. } => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                if let Some(reply) = reply {
+                    reply.answer(Err(error()));
+                }
             }
             Outgoing::Count { reply, .. } => {
                 let _ = reply.send(Err(error()));
@@ -197,7 +291,7 @@ pub(crate) async fn connect(client: &redis::Client) -> Result<MultiplexedConnect
 
 /// Whether an error means the connection is gone (as opposed to Redis refusing one
 /// command).
-fn broken(error: &RedisError) -> bool {
+pub(crate) fn broken(error: &RedisError) -> bool {
     error.is_io_error()
         || error.is_connection_dropped()
         || error.is_timeout()
@@ -266,15 +360,17 @@ pub(crate) async fn run(
     }
 }
 
-/// Sends one batch as a pipeline and hands each count its answer; on an error the whole
-/// batch is dropped (counted) and the counts get [`Error::Unreachable`].
+/// Sends one batch as a pipeline and hands each count and command its answer (a command
+/// Redis refused gets its own error, the others go on); if the connection fails the
+/// whole batch is dropped (counted) and the waiting ones get [`Error::Unreachable`].
 async fn send(
     connection: &mut MultiplexedConnection,
-    batch: Vec<Outgoing>,
+    mut batch: Vec<Outgoing>,
     queue: &Queue,
 ) -> Result<(), RedisError> {
     let mut pipe = redis::pipe();
-    for message in &batch {
+    pipe.ignore_errors();
+    for message in &mut batch {
         match message {
             Outgoing::Publish {
                 shard,
@@ -282,8 +378,12 @@ async fn send(
                 payload,
             } => {
                 pipe.cmd(if *shard { "SPUBLISH" } else { "PUBLISH" })
-                    .arg(channel)
+                    .arg(&*channel)
                     .arg(payload.as_slice());
+            }
+            // Moved into the pipeline: what stays behind is only matched with its answer.
+            Outgoing::Command { command, .. } => {
+                pipe.add_command(std::mem::replace(command, redis::Cmd::new()));
             }
             Outgoing::Count { shard, channel, .. } => {
                 pipe.cmd("PUBSUB")
@@ -294,10 +394,29 @@ async fn send(
     }
     match pipe.query_async::<Vec<redis::Value>>(connection).await {
         Ok(replies) => {
+            let mut refused = None;
             for (message, reply) in batch.into_iter().zip(replies) {
-                if let Outgoing::Count { reply: answer, .. } = message {
-                    let _ = answer.send(numsub(&reply).ok_or(Error::Unreachable));
+                match message {
+                    Outgoing::Count { reply: answer, .. } => {
+                        let _ = answer.send(numsub(&reply).ok_or(Error::Unreachable));
+                    }
+                    Outgoing::Command { reply: answer, .. } => match answer {
+                        Some(answer) => answer.answer(Ok(reply)),
+                        None => {
+                            if let redis::Value::ServerError(error) = reply {
+                                refused.get_or_insert(error);
+                            }
+                        }
+                    },
+                    Outgoing::Publish { .. } => {}
                 }
+            }
+            match refused {
+                Some(error) if !queue.shared.refusing.swap(true, Ordering::AcqRel) => {
+                    log::warn!("Redis refused a command: {}", RedisError::from(error));
+                }
+                Some(_) => {}
+                None => queue.shared.refusing.store(false, Ordering::Release),
             }
             Ok(())
         }

@@ -1,15 +1,19 @@
 //! Rust servers in one cluster through a real Redis (REDIS_URL, default the local one),
-//! classic and sharded, each with a connection of its own as two processes would have:
-//! sockets fetched from the other server show its handshake and data and act on it,
-//! rooms and server-side events cross, and the faults: Redis unreachable at start, a
-//! cluster started outside an actix runtime, and Redis killed and started again (a
+//! classic, sharded and streams, each with a connection of its own as two processes
+//! would have: sockets fetched from the other server show its handshake and data and act
+//! on it, rooms and server-side events cross; with the streams adapter, a client recovers
+//! on the other server with its id, rooms, data and missed events, and a connected
+//! socket's session is in Redis as it changes; and the faults: Redis unreachable at start,
+//! a cluster started outside an actix runtime, and Redis killed and started again (a
 //! redis-server of the test's own on a free port).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use actix_socketio::{Error as SioError, Payload, Socket, SocketIo, SocketIoConfig};
+use actix_socketio::{
+    Error as SioError, Payload, RecoveryConfig, Socket, SocketIo, SocketIoConfig,
+};
 use actix_socketio_redis::{Error, RedisCluster, RedisConfig, SubscriptionMode};
 use actix_web::dev::ServerHandle;
 use awc::ws::{Frame, Message};
@@ -58,9 +62,9 @@ where
     .await;
 }
 
-/// A server of the cluster on 127.0.0.1: its sockets join the room their query names
-/// and carry `{"name": <query name>}`; it answers the server-side event `ping` with
-/// `"pong:<label>:<data>"`.
+/// A server of the cluster on 127.0.0.1: its new sockets join the room their query names
+/// and carry `{"name": <query name>}` (a recovered one has its own back); it answers the
+/// server-side event `ping` with `"pong:<label>:<data>"`.
 struct Server {
     io: SocketIo,
     cluster: RedisCluster,
@@ -69,15 +73,28 @@ struct Server {
 }
 
 async fn server(label: &'static str, url: &str, config: RedisConfig) -> Server {
+    server_with(label, url, config, None).await
+}
+
+async fn server_with(
+    label: &'static str,
+    url: &str,
+    config: RedisConfig,
+    recovery: Option<RecoveryConfig>,
+) -> Server {
     let client = redis::Client::open(url).expect("a Redis URL");
     let cluster = RedisCluster::connect(&client, config)
         .await
         .expect("Redis is reachable");
     let io = SocketIo::new(SocketIoConfig {
         adapter: cluster.adapter(),
+        connection_state_recovery: recovery,
         ..SocketIoConfig::default()
     });
     io.on_connect(|socket: Socket| async move {
+        if socket.recovered() {
+            return;
+        }
         let name = socket.handshake().query_param("name").unwrap_or_default();
         let _ = socket.set_data(json!({ "name": name }));
         if let Some(room) = socket.handshake().query_param("room") {
@@ -128,6 +145,12 @@ struct Client {
 
 impl Client {
     async fn connect(port: u16, query: &str, auth: &str) -> Client {
+        Client::connect_after(port, query, auth).await.0
+    }
+
+    /// Connects, and returns with the client the CONNECT answer and the frames before it
+    /// (a recovered socket's missed events).
+    async fn connect_after(port: u16, query: &str, auth: &str) -> (Client, Value, Vec<String>) {
         let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket&{query}");
         let (_, conn) = within("ws", awc::Client::new().ws(url).connect())
             .await
@@ -138,10 +161,16 @@ impl Client {
         };
         assert!(client.recv().await.starts_with("0{"), "the open packet");
         client.send(&format!("40{auth}")).await;
-        let connected = client.recv().await;
-        let body: Value = serde_json::from_str(&connected[2..]).expect("CONNECT JSON");
+        let mut before = Vec::new();
+        let body: Value = loop {
+            let frame = client.recv().await;
+            match frame.strip_prefix("40") {
+                Some(json) => break serde_json::from_str(json).expect("CONNECT JSON"),
+                None => before.push(frame),
+            }
+        };
         client.sid = body["sid"].as_str().expect("a sid").to_owned();
-        client
+        (client, body, before)
     }
 
     async fn send(&mut self, text: &str) {
@@ -312,6 +341,123 @@ async fn sharded_remote_sockets_act_where_they_are() {
 }
 
 #[actix_rt::test]
+async fn streams_remote_sockets_act_where_they_are() {
+    let key = unique("streams-remote");
+    remote_sockets_act_where_they_are(|| RedisConfig::streams(key.clone())).await;
+}
+
+fn recovery() -> Option<RecoveryConfig> {
+    Some(RecoveryConfig {
+        max_disconnection_duration: Duration::from_secs(10),
+        ..RecoveryConfig::default()
+    })
+}
+
+/// The last argument of an event frame: its offset.
+fn offset_of(frame: &str) -> String {
+    let args: Value = serde_json::from_str(&frame[2..]).expect("an event");
+    args.as_array()
+        .and_then(|args| args.last())
+        .and_then(Value::as_str)
+        .expect("an offset")
+        .to_owned()
+}
+
+/// The session kept in Redis under `key`, if any.
+async fn kept_session(key: &str) -> Option<actix_socketio_redis::wire::Session> {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let stored: Option<Vec<u8>> = redis::cmd("GET")
+        .arg(key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    stored.map(|bytes| actix_socketio_redis::wire::Session::decode(&bytes).expect("a session"))
+}
+
+#[actix_rt::test]
+async fn streams_a_client_recovers_on_the_other_server() {
+    let key = unique("streams-recovery");
+    let a = server_with("a", &redis_url(), RedisConfig::streams(&key), recovery()).await;
+    let b = server_with("b", &redis_url(), RedisConfig::streams(&key), recovery()).await;
+    for s in [&a, &b] {
+        eventually("both servers counted", || async {
+            s.io.server_count().await.ok() == Some(2)
+        })
+        .await;
+    }
+    let (mut bob, answer, _) = Client::connect_after(a.port, "name=bob&room=r1", "").await;
+    let pid = answer["pid"].as_str().expect("a pid").to_owned();
+    let sid = bob.sid.clone();
+    let session_key = format!("{key}-session:{pid}");
+
+    // Kept in Redis while connected, as it changes.
+    eventually("the session is in Redis", || {
+        let session_key = session_key.clone();
+        async move {
+            kept_session(&session_key).await.is_some_and(|session| {
+                let mut rooms = session.rooms.clone();
+                rooms.sort();
+                rooms.contains(&"r1".to_owned()) && session.data == json!({"name": "bob"})
+            })
+        }
+    })
+    .await;
+
+    b.io.to("r1").emit("x", 1).unwrap();
+    let first = bob.recv().await;
+    let offset = offset_of(&first);
+    assert_eq!(first, format!(r#"42["x",1,"{offset}"]"#));
+    drop(bob);
+    eventually("a saw the connection close", || async {
+        a.io.sockets().is_empty()
+    })
+    .await;
+    b.io.to("r1").emit("x", 2).unwrap();
+    b.io.to("elsewhere").emit("x", 3).unwrap();
+    b.io.to("r1").volatile().emit("x", 4).unwrap();
+    b.io.to("r1").emit("x", 5).unwrap();
+    // The last one is in the stream before the client comes back.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let auth = json!({ "pid": pid, "offset": offset }).to_string();
+    let (mut back, answer, missed) = Client::connect_after(b.port, "", &auth).await;
+    assert_eq!(answer["sid"], json!(sid));
+    assert_eq!(answer["pid"], json!(pid));
+    let args: Vec<Value> = missed
+        .iter()
+        .map(|frame| serde_json::from_str::<Value>(&frame[2..]).expect("an event"))
+        .collect();
+    assert_eq!(args.len(), 2, "{missed:?}");
+    assert_eq!((&args[0][0], &args[0][1]), (&json!("x"), &json!(2)));
+    assert_eq!((&args[1][0], &args[1][1]), (&json!("x"), &json!(5)));
+    let socket = b.io.socket(&back.sid).expect("the socket is on b");
+    assert!(socket.recovered());
+    let mut rooms = socket.rooms();
+    rooms.sort();
+    let mut expected = vec![back.sid.clone(), "r1".to_owned()];
+    expected.sort();
+    assert_eq!(rooms, expected);
+    assert_eq!(socket.data(), json!({"name": "bob"}));
+    // Seen from a too.
+    let found = within("fetch", a.io.in_("r1").fetch_sockets())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].data(), &json!({"name": "bob"}));
+
+    // Leaving on purpose: the session goes.
+    back.send("41").await;
+    eventually("the session is gone", || {
+        let session_key = session_key.clone();
+        async move { kept_session(&session_key).await.is_none() }
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[actix_rt::test]
 async fn unreachable_redis_is_an_error_at_start() {
     let url = format!("redis://127.0.0.1:{}", free_port());
     let client = redis::Client::open(url).unwrap();
@@ -423,5 +569,59 @@ async fn redis_lost_and_back() {
     a.io.emit("four", 4).unwrap();
     assert_eq!(ann.recv().await, r#"42["four",4]"#);
     assert_eq!(a.cluster.stats().dropped_publishes, 3);
+    a.stop().await;
+}
+
+#[actix_rt::test]
+async fn streams_redis_lost_and_back() {
+    let port = free_port();
+    let mut redis = OwnRedis::start(port).await;
+    let a = server_with("a", &redis.url(), RedisConfig::streams("lost"), recovery()).await;
+    let (mut ann, answer, _) = Client::connect_after(a.port, "room=r1", "").await;
+    let pid = answer["pid"].as_str().expect("a pid").to_owned();
+    a.io.to("r1").emit("zero", 0).unwrap();
+    let offset = offset_of(&ann.recv().await);
+
+    redis.kill();
+    // Local delivery goes on, without offsets: Redis gives them.
+    a.io.to("r1").emit("one", 1).unwrap();
+    assert_eq!(ann.recv().await, r#"42["one",1]"#);
+    // Recovery simply fails while Redis is away: a fresh socket.
+    let auth = json!({ "pid": pid, "offset": offset }).to_string();
+    let (other, answer, missed) = Client::connect_after(a.port, "", &auth).await;
+    assert_ne!(answer["pid"], json!(pid));
+    assert_ne!(other.sid, ann.sid);
+    assert_eq!(missed, Vec::<String>::new());
+
+    // Back on the same port: once the publisher and the reader have reconnected (each
+    // with its backoff), events go through the stream and carry offsets again; each one
+    // is delivered either way, never lost.
+    let _redis = OwnRedis::start(port).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut sent = 0;
+    let mut got = Vec::new();
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no offsets again: {got:?}"
+        );
+        sent += 1;
+        a.io.to("r1").emit("two", sent).unwrap();
+        while let Ok(frame) = tokio::time::timeout(Duration::from_millis(300), ann.recv()).await {
+            got.push(frame);
+        }
+        if got.last().is_some_and(|frame| frame.ends_with("\"]")) {
+            break;
+        }
+    }
+    let numbers: Vec<i64> = got
+        .iter()
+        .map(|frame| {
+            serde_json::from_str::<Value>(&frame[2..]).unwrap()[1]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(numbers, (1..=sent).collect::<Vec<_>>(), "{got:?}");
     a.stop().await;
 }

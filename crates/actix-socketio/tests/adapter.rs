@@ -489,3 +489,144 @@ async fn with_recovery_the_adapter_sees_each_session_change_and_how_it_ends() {
     assert_ne!(calls.session().expect("a session").pid, pid);
     srv.stop().await;
 }
+
+/// Restores every session as one with a missed packet, and sends a packet of its own to
+/// a socket whose session changes: where that packet lands says when the hook runs.
+struct Restoring {
+    inner: LocalAdapter,
+}
+
+fn event(name: &str, offset: &str) -> actix_socketio::socket::packet::Packet {
+    actix_socketio::socket::packet::Packet::Event {
+        nsp: "/".into(),
+        event: name.into(),
+        payload: Payload::new(vec![json!(offset)]),
+        id: None,
+    }
+}
+
+impl Adapter for Restoring {
+    fn add_all(&self, sid: &actix_socketio::socket::Sid, rooms: &[Room]) {
+        self.inner.add_all(sid, rooms);
+    }
+    fn del(&self, sid: &str, rooms: &[Room]) {
+        self.inner.del(sid, rooms);
+    }
+    fn del_all(&self, sid: &str) {
+        self.inner.del_all(sid);
+    }
+    fn socket_rooms(&self, sid: &str) -> Vec<Room> {
+        self.inner.socket_rooms(sid)
+    }
+    fn on_room_event(&self, listener: RoomListener) {
+        self.inner.on_room_event(listener);
+    }
+    fn broadcast(
+        &self,
+        packet: actix_socketio::socket::packet::Packet,
+        opts: BroadcastOptions,
+    ) -> Result<(), Error> {
+        self.inner.broadcast(packet, opts)
+    }
+    fn broadcast_with_ack(
+        &self,
+        packet: actix_socketio::socket::packet::Packet,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Payload>, Error>> {
+        self.inner.broadcast_with_ack(packet, opts, timeout)
+    }
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'static, Result<Vec<SocketInfo>, Error>> {
+        self.inner.fetch_sockets(opts)
+    }
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'static, Result<(), Error>> {
+        self.inner.add_sockets(opts, rooms)
+    }
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'static, Result<(), Error>> {
+        self.inner.del_sockets(opts, rooms)
+    }
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<'static, Result<(), Error>> {
+        self.inner.disconnect_sockets(opts, close)
+    }
+    fn all_rooms(&self) -> BoxFuture<'static, Result<Vec<Room>, Error>> {
+        self.inner.all_rooms()
+    }
+    fn server_side_emit(
+        &self,
+        event: String,
+        payload: Payload,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<'static, Result<Vec<Payload>, Error>> {
+        self.inner.server_side_emit(event, payload, timeout)
+    }
+    fn server_count(&self) -> BoxFuture<'static, Result<usize, Error>> {
+        self.inner.server_count()
+    }
+    fn close(&self) -> BoxFuture<'static, ()> {
+        self.inner.close()
+    }
+
+    fn session_changed(&self, session: SessionState) {
+        let packet = event("held", "o2");
+        let sid: actix_socketio::socket::Sid = session.sid.as_str().into();
+        self.inner.emitter().send(
+            actix_socketio::socket::adapter::Targets::Only(&[sid]),
+            &packet,
+            &packet.encode(),
+            Default::default(),
+        );
+    }
+
+    fn restore_session(
+        &self,
+        pid: String,
+        _offset: String,
+    ) -> BoxFuture<'static, Result<Option<RestoredSession>, Error>> {
+        let restored = RestoredSession {
+            state: SessionState {
+                sid: "RRRRRRRRRRRRRRRRRRRR".into(),
+                pid,
+                rooms: vec!["RRRRRRRRRRRRRRRRRRRR".into(), "r".into()],
+                data: json!({"n": 7}),
+            },
+            missed: vec![event("missed", "o1")],
+        };
+        Box::pin(async move { Ok(Some(restored)) })
+    }
+}
+
+#[actix_web::test]
+async fn a_recovered_socket_gets_its_missed_packets_before_the_adapter_hears_it_connected() {
+    let mut config = sio_config();
+    config.adapter = Arc::new(|emitter| {
+        Arc::new(Restoring {
+            inner: LocalAdapter::new(emitter),
+        }) as Arc<dyn Adapter>
+    });
+    config.connection_state_recovery = Some(actix_socketio::RecoveryConfig::default());
+    let srv = SioServer::start(SocketIo::new(config));
+    let mut client = srv.raw().await;
+    client.send(r#"40{"pid":"p","offset":"o0"}"#);
+    assert_eq!(client.recv_text().await, r#"42["missed","o1"]"#);
+    assert_eq!(client.recv_text().await, r#"42["held","o2"]"#);
+    assert_eq!(
+        client.recv_text().await,
+        r#"40{"sid":"RRRRRRRRRRRRRRRRRRRR","pid":"p"}"#
+    );
+    srv.stop().await;
+}

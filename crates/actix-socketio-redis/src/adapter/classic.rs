@@ -24,11 +24,11 @@ use actix_socketio::{Error as SioError, Payload};
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::shared::{
+use super::common::{
     answer_acks, collect_acks, fetch_result, local_opts, local_packet, local_socket, wire_opts,
-    wire_packet, wire_socket, Pending, Receiver, Requests,
+    wire_packet, wire_socket, Pending, Requests,
 };
-use crate::links::Links;
+use crate::links::{Links, Receiver};
 use crate::subscriber::{Message, Subscription};
 use crate::wire::{
     ids, Broadcast, BroadcastChannel, ClassicChannels, FetchedSocket, Request, RequestKind,

@@ -3,9 +3,8 @@
 //! [`LocalAdapter`](actix_socketio::socket::adapter::LocalAdapter) for this server's
 //! sockets plus the network.
 //!
-//! This module holds what both share: the move between the library's types and the
-//! wire's, the table of requests waiting for other servers' answers, and the way a
-//! broadcast with acks is known to be complete.
+//! What they share is in `common` (conversions, the request table, ack tallies) and
+//! `cluster_core` (the ClusterAdapter protocol of the sharded adapter).
 //!
 //! The adapters are sans-IO at their edges: what they publish goes to the publisher's
 //! queue, what they subscribe to goes through the cluster's router, and messages come in
@@ -13,11 +12,14 @@
 //! would send.
 
 mod classic;
+mod cluster_core;
+mod common;
 #[cfg(test)]
 mod node_messages;
+mod session_book;
 mod sharded;
-mod shared;
+mod streams;
 
 pub use classic::ClassicAdapter;
 pub use sharded::ShardedAdapter;
-pub(crate) use shared::Receiver;
+pub use streams::StreamsAdapter;

@@ -20,9 +20,9 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::{ClassicAdapter, Receiver, ShardedAdapter};
+use super::{ClassicAdapter, ShardedAdapter};
 use crate::config::{RedisConfig, SubscriptionMode};
-use crate::links::{Links, Router};
+use crate::links::{Links, Receiver, Router};
 use crate::publisher::{Outbox, Outgoing, Queue};
 use crate::subscriber::{Message, Subscription};
 
@@ -89,6 +89,7 @@ struct Namespace {
     answers: Mutex<HashMap<String, Payload>>,
     disconnected: Mutex<Vec<(String, bool)>>,
     events: Mutex<Vec<ServerEvent>>,
+    recovery: Option<actix_socketio::RecoveryConfig>,
 }
 
 impl Namespace {
@@ -240,7 +241,7 @@ impl SocketEmitter for Namespace {
     }
 
     fn recovery(&self) -> Option<&actix_socketio::RecoveryConfig> {
-        None
+        self.recovery.as_ref()
     }
 }
 
@@ -273,6 +274,7 @@ impl Wire {
                     payload,
                 }),
                 Outgoing::Count { channel, .. } => panic!("unexpected count of {channel}"),
+                Outgoing::Command { command, .. } => panic!("unexpected command {command:?}"),
             }
         }
         all
@@ -1526,4 +1528,670 @@ async fn sharded_ignores_what_it_cannot_read() {
     }
     assert_eq!(ns.take_sent(), []);
     assert_eq!(wire.published(), []);
+}
+
+// The streams adapter: stream entries as Node's nodes write them (the fixtures' fields),
+// the commands it queues read back as their arguments, Redis's answers given by hand.
+
+use super::StreamsAdapter;
+use crate::publisher::Reply;
+use crate::stream_reader::{Delivery, Entry, EntryReceiver, StreamShared};
+use actix_socketio::socket::adapter::{RestoredSession, SessionState};
+use actix_socketio::RecoveryConfig;
+
+/// The Node streams node that wrote the fixtures' entries.
+const NODE_E: &str = "d8f997f7befa32c1";
+const STREAM: &str = "fixture-streams-stream";
+
+/// A fixture's stream entry, its fields' uid replaced by `uid`, under the id `id`.
+fn stream_entry(name: &str, uid: &str, id: &str) -> Entry {
+    let all: Value = serde_json::from_str(FIXTURES).expect("fixtures parse");
+    let record = all["records"]
+        .as_array()
+        .and_then(|records| records.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("no fixture {name}"));
+    let fields = record["fields"]
+        .as_object()
+        .expect("fields")
+        .iter()
+        .map(|(k, v)| {
+            let text = v.as_str().expect("a field").replace(NODE_E, uid);
+            (k.as_bytes().to_vec(), text.into_bytes())
+        })
+        .collect();
+    Entry {
+        id: id.into(),
+        fields,
+    }
+}
+
+/// An entry of our own making: a broadcast of `args` to `rooms`.
+fn broadcast_entry(id: &str, rooms: &[&str], args: Vec<Value>) -> Entry {
+    let message = crate::wire::ClusterMessage {
+        uid: NODE_E.into(),
+        nsp: "/".into(),
+        body: crate::wire::Body::Broadcast {
+            packet: crate::wire::EventPacket::new("/", "tick", Payload::new(args)),
+            request_id: None,
+            opts: crate::wire::BroadcastOpts {
+                rooms: rooms.iter().map(|r| (*r).to_owned()).collect(),
+                except: Vec::new(),
+                flags: crate::wire::Flags::new(),
+            },
+        },
+    };
+    Entry {
+        id: id.into(),
+        fields: message
+            .to_stream_fields()
+            .into_iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.into_bytes()))
+            .collect(),
+    }
+}
+
+/// A command the adapter queued: its arguments as text, and who waits for the answer.
+struct Queued {
+    args: Vec<String>,
+    reply: Option<Reply>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.args)
+    }
+}
+
+fn args_of(command: &redis::Cmd) -> Vec<String> {
+    command
+        .args_iter()
+        .map(|arg| match arg {
+            redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => "<cursor>".into(),
+        })
+        .collect()
+}
+
+impl Wire {
+    /// The next command, waiting for it.
+    async fn next_command(&mut self) -> Queued {
+        match tokio::time::timeout(Duration::from_secs(2), self.queue.next()).await {
+            Ok(Some(Outgoing::Command { command, reply, .. })) => Queued {
+                args: args_of(&command),
+                reply,
+            },
+            other => panic!("expected a command, got {other:?}"),
+        }
+    }
+
+    /// Every command queued so far.
+    fn commands(&mut self) -> Vec<Queued> {
+        let mut all = Vec::new();
+        while let Some(message) = self.queue.try_next() {
+            match message {
+                Outgoing::Command { command, reply, .. } => all.push(Queued {
+                    args: args_of(&command),
+                    reply,
+                }),
+                other => panic!("expected a command, got {other:?}"),
+            }
+        }
+        all
+    }
+}
+
+fn recovery() -> RecoveryConfig {
+    RecoveryConfig {
+        max_disconnection_duration: Duration::from_secs(10),
+        max_missed_packets: 3,
+        ..RecoveryConfig::default()
+    }
+}
+
+fn streams_with(
+    recovery: Option<RecoveryConfig>,
+) -> (
+    Arc<StreamsAdapter>,
+    Arc<Namespace>,
+    Wire,
+    mpsc::Receiver<Delivery>,
+) {
+    let ns = Arc::new(Namespace {
+        nsp: "/".into(),
+        recovery,
+        ..Namespace::default()
+    });
+    let mut config = quick(RedisConfig::streams("fixture-streams"));
+    config.streams.session_write_delay = Duration::from_millis(1);
+    let (links, wire) = links(config);
+    let (stream, deliveries) = StreamShared::detached(links.config.clone());
+    let adapter = StreamsAdapter::new(ns.clone(), links, stream);
+    let weak: Weak<dyn Adapter> = Arc::downgrade(&adapter) as Weak<dyn Adapter>;
+    let _ = ns.adapter.set(weak);
+    (adapter, ns, wire, deliveries)
+}
+
+fn event(args: Vec<Value>) -> Packet {
+    Packet::Event {
+        nsp: "/".into(),
+        event: "hello".into(),
+        payload: Payload::new(args),
+        id: None,
+    }
+}
+
+fn to(rooms: &[&str]) -> BroadcastOptions {
+    BroadcastOptions {
+        rooms: rooms.iter().map(|r| (*r).to_owned()).collect(),
+        ..BroadcastOptions::default()
+    }
+}
+
+/// `XADD STREAM MAXLEN ~ 10000 *` and the entry's fields in order.
+fn xadd_of(entry: &Entry) -> Vec<String> {
+    let mut args: Vec<String> = ["XADD", STREAM, "MAXLEN", "~", "10000", "*"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    for (k, v) in &entry.fields {
+        args.push(String::from_utf8(k.clone()).unwrap());
+        args.push(String::from_utf8(v.clone()).unwrap());
+    }
+    args
+}
+
+#[tokio::test]
+async fn streams_subscribes_and_appends_as_node_does() {
+    let (adapter, ns, mut wire, _deliveries) = streams_with(None);
+    let uid = adapter.uid().to_owned();
+    assert_eq!(uid.len(), 16);
+    assert_eq!(
+        wire.changes(),
+        [(
+            vec![
+                Subscription::Channel("fixture-streams#/#".into()),
+                Subscription::Channel(format!("fixture-streams#/#{uid}#")),
+            ],
+            true
+        )]
+    );
+    ns.connect(A, &["r1"]);
+    adapter
+        .broadcast(event(vec![json!("world")]), to(&[]))
+        .unwrap();
+    adapter
+        .add_sockets(to(&["r1"]), vec!["r4".into()])
+        .await
+        .unwrap();
+    adapter
+        .del_sockets(to(&["r1"]), vec!["r4".into()])
+        .await
+        .unwrap();
+    adapter
+        .disconnect_sockets(to(&["nobody"]), true)
+        .await
+        .unwrap();
+    let queued = wire.commands();
+    let args: Vec<Vec<String>> = queued.iter().map(|q| q.args.clone()).collect();
+    let expected: Vec<Vec<String>> = [
+        "streams.entry.broadcast.json",
+        "streams.entry.join",
+        "streams.entry.leave",
+        "streams.entry.disconnect",
+    ]
+    .iter()
+    .map(|name| xadd_of(&stream_entry(name, &uid, "0-0")))
+    .collect();
+    assert_eq!(args, expected);
+    // Only the broadcast waits for its answer (to deliver here if Redis refuses it).
+    let waiting: Vec<bool> = queued.iter().map(|q| q.reply.is_some()).collect();
+    assert_eq!(waiting, [true, false, false, false]);
+    // The broadcast reaches this node's sockets from the stream; room changes at once.
+    assert_eq!(ns.take_sent(), []);
+    assert_eq!(ns.rooms_of(A), [A, "r1"]);
+    // The server count is the subscribers of the namespace's channel.
+    let counting = tokio::spawn({
+        let adapter = adapter.clone();
+        async move { adapter.server_count().await }
+    });
+    assert_eq!(wire.count(3).await, (false, "fixture-streams#/#".into()));
+    assert_eq!(counting.await.unwrap().unwrap(), 3);
+}
+
+#[tokio::test]
+async fn streams_delivers_entries_in_stream_order_with_their_offsets() {
+    let (adapter, ns, _wire, _deliveries) = streams_with(Some(recovery()));
+    let uid = adapter.uid().to_owned();
+    let f1 = "N0MyNZM_sgCmJYjdAAAF";
+    ns.connect(A, &[]);
+    ns.connect(B, &["r1"]);
+    ns.connect(f1, &["r1", "r3"]);
+
+    adapter.entry(&stream_entry("streams.entry.broadcast.json", NODE_E, "7-0"));
+    assert_eq!(
+        ns.take_sent(),
+        [sent(r#"2["hello","world","7-0"]"#, 1, &[A, B, f1], false)]
+    );
+    // Volatile: no offset (it is never replayed).
+    adapter.entry(&stream_entry(
+        "streams.entry.broadcast.binary",
+        NODE_E,
+        "7-1",
+    ));
+    assert_eq!(
+        ns.take_sent(),
+        [sent(
+            r#"51-["bin",{"_placeholder":true,"num":0},9007199254740994.0,-1099511627776,1.5]"#,
+            2,
+            &[B],
+            true
+        )]
+    );
+    adapter.entry(&stream_entry("streams.entry.join", NODE_E, "7-2"));
+    assert_eq!(ns.rooms_of(B), [B, "r1", "r4"]);
+    adapter.entry(&stream_entry("streams.entry.leave", NODE_E, "7-3"));
+    assert_eq!(ns.rooms_of(B), [B, "r1"]);
+    // Its own broadcasts come from the stream too; its own room changes were applied.
+    adapter.entry(&stream_entry("streams.entry.broadcast.json", &uid, "7-4"));
+    assert_eq!(
+        ns.take_sent(),
+        [sent(r#"2["hello","world","7-4"]"#, 1, &[A, B, f1], false)]
+    );
+    adapter.entry(&stream_entry("streams.entry.join", &uid, "7-5"));
+    assert_eq!(ns.rooms_of(B), [B, "r1"]);
+    // Another namespace's entries, and what does not read, are skipped.
+    let mut other = stream_entry("streams.entry.broadcast.json", NODE_E, "7-6");
+    for (k, v) in &mut other.fields {
+        if k == b"nsp" {
+            *v = b"/other".to_vec();
+        }
+    }
+    adapter.entry(&other);
+    adapter.entry(&Entry {
+        id: "7-7".into(),
+        fields: vec![
+            (b"nsp".to_vec(), b"/".to_vec()),
+            (b"type".to_vec(), b"x".to_vec()),
+        ],
+    });
+    assert_eq!(ns.take_sent(), []);
+
+    // Without recovery, events carry no offset.
+    let (adapter, ns, _wire, _deliveries) = streams_with(None);
+    ns.connect(A, &[]);
+    adapter.entry(&stream_entry("streams.entry.broadcast.json", NODE_E, "8-0"));
+    assert_eq!(
+        ns.take_sent(),
+        [sent(r#"2["hello","world"]"#, 1, &[A], false)]
+    );
+}
+
+#[tokio::test]
+async fn streams_delivers_at_once_what_redis_does_not_take() {
+    let (adapter, ns, mut wire, mut deliveries) = streams_with(Some(recovery()));
+    ns.connect(A, &[]);
+    adapter.broadcast(event(vec![json!(1)]), to(&[])).unwrap();
+    let [queued] = <[Queued; 1]>::try_from(wire.commands()).expect("one XADD");
+    queued
+        .reply
+        .expect("the broadcast waits")
+        .answer(Err(crate::Error::Unreachable));
+    let delivery = deliveries.try_recv().expect("a local delivery");
+    delivery();
+    // Without an offset: Redis gave none.
+    assert_eq!(ns.take_sent(), [sent(r#"2["hello",1]"#, 1, &[A], false)]);
+    // Taken: delivered from the stream later, not here.
+    adapter.broadcast(event(vec![json!(2)]), to(&[])).unwrap();
+    let [queued] = <[Queued; 1]>::try_from(wire.commands()).expect("one XADD");
+    queued
+        .reply
+        .expect("the broadcast waits")
+        .answer(Ok(redis::Value::BulkString(b"9-0".to_vec())));
+    assert!(deliveries.try_recv().is_err());
+    // A local broadcast never goes through the stream.
+    let mut local = to(&[]);
+    local.flags.local = true;
+    adapter.broadcast(event(vec![json!(3)]), local).unwrap();
+    assert_eq!(wire.commands().len(), 0);
+    assert_eq!(ns.take_sent(), [sent(r#"2["hello",3]"#, 1, &[A], false)]);
+}
+
+fn state(sid: &str, pid: &str, rooms: &[&str]) -> SessionState {
+    SessionState {
+        sid: sid.into(),
+        pid: pid.into(),
+        rooms: rooms.iter().map(|r| (*r).to_owned()).collect(),
+        data: json!({"name": "ann"}),
+    }
+}
+
+fn stored(state: &SessionState) -> String {
+    super::session_book::encode(state)
+}
+
+#[tokio::test]
+async fn streams_keeps_sessions_in_redis_as_they_change() {
+    let (adapter, _ns, mut wire, _deliveries) = streams_with(Some(recovery()));
+    let key = "fixture-streams-session:pid-a";
+    adapter.session_changed(state(A, "pid-a", &[A]));
+    adapter.session_changed(state(A, "pid-a", &[A, "r1"]));
+    // One write for both changes, the latest state, living the disconnection's limit.
+    let write = wire.next_command().await;
+    assert_eq!(
+        write.args,
+        [
+            "SET",
+            key,
+            &stored(&state(A, "pid-a", &[A, "r1"])),
+            "PX",
+            "10000"
+        ]
+    );
+    assert!(write.reply.is_none());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), wire.next_command())
+            .await
+            .is_err()
+    );
+    // Closed for a reason its client comes back from: the last state, at once.
+    adapter.persist_session(state(A, "pid-a", &[A, "r1", "r2"]));
+    let write = wire.commands();
+    assert_eq!(
+        write[0].args,
+        [
+            "SET",
+            key,
+            &stored(&state(A, "pid-a", &[A, "r1", "r2"])),
+            "PX",
+            "10000"
+        ]
+    );
+    // Left for good: gone.
+    adapter.discard_session("pid-a");
+    assert_eq!(wire.commands()[0].args, ["DEL", key]);
+}
+
+/// Answers the next command, which must have `args`, with `value`.
+async fn answer(wire: &mut Wire, args: &[&str], value: redis::Value) {
+    let queued = wire.next_command().await;
+    assert_eq!(queued.args, args);
+    queued
+        .reply
+        .expect("an answer is awaited")
+        .answer(Ok(value));
+}
+
+fn entries(entries: &[Entry]) -> redis::Value {
+    redis::Value::Array(
+        entries
+            .iter()
+            .map(|e| {
+                redis::Value::Array(vec![
+                    redis::Value::BulkString(e.id.clone().into_bytes()),
+                    redis::Value::Array(
+                        e.fields
+                            .iter()
+                            .flat_map(|(k, v)| {
+                                [
+                                    redis::Value::BulkString(k.clone()),
+                                    redis::Value::BulkString(v.clone()),
+                                ]
+                            })
+                            .collect(),
+                    ),
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn texts(restored: &RestoredSession) -> Vec<String> {
+    restored.missed.iter().map(Packet::encode_text).collect()
+}
+
+#[tokio::test]
+async fn streams_restores_a_session_with_what_it_missed_and_what_came_meanwhile() {
+    let (adapter, ns, mut wire, _deliveries) = streams_with(Some(recovery()));
+    let session = state(C, "pid-c", &[C, "r1"]);
+    ns.connect(A, &["r1"]);
+    let restoring = tokio::spawn({
+        let adapter = adapter.clone();
+        async move { adapter.restore_session("pid-c".into(), "5-0".into()).await }
+    });
+    let key = "fixture-streams-session:pid-c";
+    answer(
+        &mut wire,
+        &["GETDEL", key],
+        redis::Value::BulkString(stored(&session).into_bytes()),
+    )
+    .await;
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "5-0", "5-0"],
+        entries(&[broadcast_entry("5-0", &[], vec![json!(0)])]),
+    )
+    .await;
+    let volatile = stream_entry("streams.entry.broadcast.binary", NODE_E, "5-3");
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "5-1", "+", "COUNT", "1000"],
+        entries(&[
+            broadcast_entry("5-1", &["r1"], vec![json!(1)]),
+            broadcast_entry("5-2", &["elsewhere"], vec![json!(2)]),
+            volatile,
+            broadcast_entry("5-4", &[C], vec![json!(4)]),
+        ]),
+    )
+    .await;
+    // Meanwhile the reader delivers 5-1 (covered by the replay) and 6-0 (after it).
+    adapter.entry(&broadcast_entry("5-1", &["r1"], vec![json!(1)]));
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "5-5", "+", "COUNT", "1000"],
+        entries(&[]),
+    )
+    .await;
+    // The reader went past 5-4: the restore reads on.
+    adapter.entry(&broadcast_entry("6-0", &["r1"], vec![json!(6)]));
+    assert_eq!(
+        ns.take_sent(),
+        [
+            sent(r#"2["tick",1,"5-1"]"#, 1, &[A], false),
+            sent(r#"2["tick",6,"6-0"]"#, 1, &[A], false)
+        ]
+    );
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "5-5", "+", "COUNT", "1000"],
+        entries(&[broadcast_entry("6-0", &["r1"], vec![json!(6)])]),
+    )
+    .await;
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "6-1", "+", "COUNT", "1000"],
+        entries(&[]),
+    )
+    .await;
+    let restored = restoring.await.unwrap().unwrap().expect("restored");
+    assert_eq!(restored.state, session);
+    assert_eq!(
+        texts(&restored),
+        [
+            r#"2["tick",1,"5-1"]"#,
+            r#"2["tick",4,"5-4"]"#,
+            r#"2["tick",6,"6-0"]"#
+        ]
+    );
+    // Until the socket is in, what reaches its rooms is held for it, and it is left out.
+    ns.connect(C, &["r1"]);
+    adapter.entry(&broadcast_entry("7-0", &["r1"], vec![json!(7)]));
+    adapter.entry(&broadcast_entry("7-1", &[C], vec![json!(8)]));
+    assert_eq!(
+        ns.take_sent(),
+        [
+            sent(r#"2["tick",7,"7-0"]"#, 1, &[A], false),
+            sent(r#"2["tick",8,"7-1"]"#, 1, &[], false)
+        ]
+    );
+    // Its missed packets were sent (the library's part); then the held ones, in order.
+    adapter.session_changed(session.clone());
+    assert_eq!(
+        ns.take_sent(),
+        [
+            sent(r#"2["tick",7,"7-0"]"#, 1, &[C], false),
+            sent(r#"2["tick",8,"7-1"]"#, 1, &[C], false)
+        ]
+    );
+    // From then on, live.
+    adapter.entry(&broadcast_entry("7-2", &["r1"], vec![json!(9)]));
+    assert_eq!(
+        ns.take_sent(),
+        [sent(r#"2["tick",9,"7-2"]"#, 1, &[A, C], false)]
+    );
+}
+
+#[tokio::test]
+async fn streams_restore_fails_without_session_offset_or_within_bounds() {
+    let (adapter, ns, mut wire, _deliveries) = streams_with(Some(recovery()));
+    let restore = |pid: &str, offset: &str| {
+        let adapter = adapter.clone();
+        let (pid, offset) = (pid.to_owned(), offset.to_owned());
+        tokio::spawn(async move { adapter.restore_session(pid, offset).await })
+    };
+    let key = "fixture-streams-session:p";
+    let session = redis::Value::BulkString(stored(&state(C, "p", &[C])).into_bytes());
+    let at = entries(&[broadcast_entry("5-0", &[], vec![])]);
+
+    // An offset not of the stream's form is not looked up.
+    assert!(restore("p", "abc-1").await.unwrap().unwrap().is_none());
+    assert_eq!(wire.commands().len(), 0);
+    // No session.
+    let r = restore("p", "5-0");
+    answer(&mut wire, &["GETDEL", key], redis::Value::Nil).await;
+    answer(&mut wire, &["XRANGE", STREAM, "5-0", "5-0"], at.clone()).await;
+    assert!(r.await.unwrap().unwrap().is_none());
+    // The offset's entry is gone (trimmed).
+    let r = restore("p", "5-0");
+    answer(&mut wire, &["GETDEL", key], session.clone()).await;
+    answer(&mut wire, &["XRANGE", STREAM, "5-0", "5-0"], entries(&[])).await;
+    assert!(r.await.unwrap().unwrap().is_none());
+    // More missed than the bound (3): afresh rather than a flood.
+    let r = restore("p", "5-0");
+    answer(&mut wire, &["GETDEL", key], session.clone()).await;
+    answer(&mut wire, &["XRANGE", STREAM, "5-0", "5-0"], at.clone()).await;
+    let many: Vec<Entry> = (1..=4)
+        .map(|i| broadcast_entry(&format!("5-{i}"), &[], vec![json!(i)]))
+        .collect();
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "5-1", "+", "COUNT", "1000"],
+        entries(&many),
+    )
+    .await;
+    assert!(r.await.unwrap().unwrap().is_none());
+    // Redis away: an error the library logs, and the client starts afresh.
+    let r = restore("p", "5-0");
+    let getdel = wire.next_command().await;
+    getdel.reply.unwrap().answer(Err(crate::Error::Unreachable));
+    let _ = wire.next_command().await;
+    assert!(r.await.unwrap().is_err());
+
+    // A socket of the restored id still here (its connection died unnoticed) goes.
+    ns.connect(C, &["r1"]);
+    let r = restore("p", "5-0");
+    answer(&mut wire, &["GETDEL", key], session).await;
+    answer(&mut wire, &["XRANGE", STREAM, "5-0", "5-0"], at).await;
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "5-1", "+", "COUNT", "1000"],
+        entries(&[]),
+    )
+    .await;
+    assert!(r.await.unwrap().unwrap().is_some());
+    assert_eq!(*ns.disconnected.lock().unwrap(), [(C.to_owned(), true)]);
+}
+
+#[tokio::test]
+async fn streams_answers_node_requests_over_pubsub() {
+    let (adapter, ns, mut wire, _deliveries) = streams_with(None);
+    ns.connect(A, &["r1"]);
+    let (channel, bytes) = fixture("streams.pubsub.fetch");
+    adapter.receive(&message(
+        Subscription::Channel(channel.clone()),
+        &channel,
+        bytes,
+    ));
+    let answer = wire.next_published().await;
+    assert!(!answer.shard);
+    assert_eq!(answer.channel, format!("fixture-streams#/#{NODE_E}#"));
+    let decoded = crate::wire::ClusterMessage::decode_msgpack(&Bytes::from(answer.payload))
+        .expect("a msgpack answer");
+    assert_eq!(decoded.uid, adapter.uid());
+    let crate::wire::Body::FetchSocketsResponse { sockets, .. } = decoded.body else {
+        panic!("a fetch answer: {decoded:?}");
+    };
+    assert_eq!(
+        sockets.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [A]
+    );
+}
+
+#[tokio::test]
+async fn streams_a_restored_socket_is_not_sent_again_what_its_replay_covered() {
+    let (adapter, ns, mut wire, _deliveries) = streams_with(Some(recovery()));
+    let session = state(C, "pid-c", &[C, "r1"]);
+    ns.connect(A, &["r1"]);
+    let restoring = tokio::spawn({
+        let adapter = adapter.clone();
+        async move { adapter.restore_session("pid-c".into(), "5-0".into()).await }
+    });
+    answer(
+        &mut wire,
+        &["GETDEL", "fixture-streams-session:pid-c"],
+        redis::Value::BulkString(stored(&session).into_bytes()),
+    )
+    .await;
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "5-0", "5-0"],
+        entries(&[broadcast_entry("5-0", &[], vec![json!(0)])]),
+    )
+    .await;
+    let replayed = [
+        broadcast_entry("5-1", &["r1"], vec![json!(1)]),
+        broadcast_entry("5-2", &["r1"], vec![json!(2)]),
+    ];
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "5-1", "+", "COUNT", "1000"],
+        entries(&replayed),
+    )
+    .await;
+    answer(
+        &mut wire,
+        &["XRANGE", STREAM, "5-3", "+", "COUNT", "1000"],
+        entries(&[]),
+    )
+    .await;
+    let restored = restoring.await.unwrap().unwrap().expect("restored");
+    assert_eq!(
+        texts(&restored),
+        [r#"2["tick",1,"5-1"]"#, r#"2["tick",2,"5-2"]"#]
+    );
+    // The socket is in before the reader, behind, has delivered what the replay covered.
+    ns.connect(C, &["r1"]);
+    adapter.session_changed(session);
+    assert_eq!(ns.take_sent(), []);
+    for entry in &replayed {
+        adapter.entry(entry);
+    }
+    adapter.entry(&broadcast_entry("6-0", &["r1"], vec![json!(6)]));
+    assert_eq!(
+        ns.take_sent(),
+        [
+            sent(r#"2["tick",1,"5-1"]"#, 1, &[A], false),
+            sent(r#"2["tick",2,"5-2"]"#, 1, &[A], false),
+            sent(r#"2["tick",6,"6-0"]"#, 1, &[A, C], false)
+        ]
+    );
 }

@@ -116,10 +116,15 @@ impl Session {
     /// filter decides: to everyone or to one of its rooms, and to none it is excepted
     /// from.
     pub fn should_replay(&self, opts: &BroadcastOpts) -> bool {
-        let included = opts.rooms.is_empty() || self.rooms.iter().any(|r| opts.rooms.contains(r));
-        let excluded = self.rooms.iter().any(|r| opts.except.contains(r));
-        included && !excluded
+        reaches(&self.rooms, &opts.rooms, &opts.except)
     }
+}
+
+/// Whether a broadcast to `to` except `except` reaches a socket in `rooms` (Node's
+/// `shouldIncludePacket`): it went to everyone or to one of the rooms, and excluded none.
+pub fn reaches(rooms: &[String], to: &[String], except: &[String]) -> bool {
+    let included = to.is_empty() || rooms.iter().any(|r| to.contains(r));
+    included && !rooms.iter().any(|r| except.contains(r))
 }
 
 #[cfg(test)]

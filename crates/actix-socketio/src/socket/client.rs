@@ -300,11 +300,13 @@ impl Client {
         };
         ns.0.insert(&socket, &rooms);
         socket.set_connected();
-        socket.session_changed();
         // What it missed goes first; the client holds it until the CONNECT answer.
         for packet in &missed {
             let _ = socket.send_packet(packet);
         }
+        // After the missed packets: an adapter may send here what reached the socket's
+        // rooms while it was being restored.
+        socket.session_changed();
         let mut answer = serde_json::Map::new();
         answer.insert("sid".into(), Value::String(socket.id().to_owned()));
         if let Some(pid) = socket.pid() {

@@ -22,28 +22,29 @@
 //! `make bench-cluster` builds the three servers and runs it; the table goes to stdout and
 //! to `bench/results/<date>-cluster.md`.
 
+#[path = "shared/cluster.rs"]
+mod cluster;
+
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use cluster::{
+    cpu_seconds, free_port, pin_self, repo_root, self_cpu_seconds, spawn_pinned, today,
+    wait_listening, wait_redis, Error, Process, START_TIMEOUT,
+};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-type Error = String;
 type Ws = WebSocketStream<TcpStream>;
-
-/// How long a cluster may take to start and subscribe.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the deliveries of a measurement may take to arrive once all were sent.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -111,144 +112,6 @@ fn parse_args() -> Result<Args, Error> {
 
 fn number<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
     text.parse().map_err(|_| format!("{text} is not a number"))
-}
-
-fn repo_root() -> PathBuf {
-    // crates/loadgen -> the workspace root.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| PathBuf::from("."))
-}
-
-fn free_port() -> Result<u16, Error> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
-}
-
-/// Pins this process to one core (`taskset -c` for the children).
-fn pin_self(core: usize) {
-    // SAFETY: the set is zeroed, one bit is set, and it is passed with its size.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
-/// CPU seconds (user + system) of a process so far, from /proc/<pid>/stat.
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    (ticks(11) + ticks(12)) as f64 / hz
-}
-
-/// CPU seconds this process used.
-fn self_cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
-            return 0.0;
-        }
-        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
-}
-
-/// A child process, killed when dropped.
-struct Process(Child);
-
-impl Process {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs `program` pinned to `core`, with `env`.
-fn spawn_pinned(
-    core: usize,
-    program: &Path,
-    args: &[&str],
-    env: &[(&str, String)],
-) -> Result<Process, Error> {
-    let mut command = Command::new("taskset");
-    command
-        .arg("-c")
-        .arg(core.to_string())
-        .arg(program)
-        .args(args)
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    // taskset execs the program: the pid is the server's.
-    command
-        .spawn()
-        .map(Process)
-        .map_err(|e| format!("{}: {e}", program.display()))
-}
-
-/// Waits until something accepts TCP connections on `port`.
-async fn wait_listening(port: u16, what: &str) -> Result<(), Error> {
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if TcpStream::connect((Ipv4Addr::LOCALHOST, port))
-            .await
-            .is_ok()
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{what} did not listen on {port}"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Waits until a Redis on `port` answers PING.
-async fn wait_redis(port: u16) -> Result<(), Error> {
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if let Ok(mut tcp) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await {
-            let mut reply = [0u8; 7];
-            if tcp.write_all(b"PING\r\n").await.is_ok()
-                && tcp.read_exact(&mut reply).await.is_ok()
-                && &reply == b"+PONG\r\n"
-            {
-                return Ok(());
-            }
-        }
-        if Instant::now() > deadline {
-            return Err(format!("redis-server on {port} did not answer"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The command that runs one node of `server`.
@@ -602,24 +465,6 @@ fn medians(runs: &[Figures]) -> Figures {
         generator_cpu_pct: of(|r| r.generator_cpu_pct),
         lost: runs.iter().map(|r| r.lost).max().unwrap_or(0),
     }
-}
-
-/// Today's date, `YYYY-MM-DD` (UTC).
-fn today() -> String {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 fn table(args: &Args, results: &[(String, Result<Figures, Error>)]) -> String {

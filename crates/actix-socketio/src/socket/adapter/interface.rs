@@ -176,6 +176,10 @@ pub trait Adapter: Send + Sync + 'static {
     /// crash cannot lose them (Redis) writes it now, so that a client of a server that died
     /// without closing its sockets still recovers elsewhere; the in-memory adapter, which
     /// dies with its server, keeps nothing until the socket closes.
+    ///
+    /// For a recovered socket, the first call comes after its missed packets were queued
+    /// and before the CONNECT answer: an adapter that held back events reaching the
+    /// socket's rooms while the session was being restored sends them then, in order.
     fn session_changed(&self, session: SessionState) {
         drop(session);
     }

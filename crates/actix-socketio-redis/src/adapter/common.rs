@@ -1,9 +1,11 @@
-//! What both adapters share: the move between the library's types and the wire's, the
-//! table of requests waiting for other servers' answers, and the way a broadcast with acks
-//! is known to be complete.
+//! What the namespace adapters share: the move between the library's types and the
+//! wire's, the table of requests waiting for other servers' answers, and the way a
+//! broadcast with acks is known to be complete.
 
-use crate::subscriber::Message;
-use crate::wire::{json, BroadcastOpts, EventPacket, FetchedSocket, Flags};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
 use actix_socketio::socket::adapter::{AckStream, BroadcastFlags, BroadcastOptions, SocketInfo};
 use actix_socketio::socket::handshake::HandshakeInfo;
 use actix_socketio::socket::packet::Packet;
@@ -11,16 +13,9 @@ use actix_socketio::{Error as SioError, Payload};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// What the dispatcher hands a namespace's messages to.
-pub(crate) trait Receiver: Send + Sync {
-    /// One message from a subscription this adapter made.
-    fn receive(&self, message: &Message);
-}
+use crate::wire::{json, BroadcastOpts, EventPacket, FetchedSocket, Flags};
 
 /// Options as they go on the wire: flags in Node's names, the local flag never (a local
 /// operation is never published).
@@ -130,17 +125,17 @@ pub(crate) fn first_arg(payload: &Payload) -> Payload {
 #[derive(Debug)]
 pub(crate) struct Gather<T> {
     /// Answers awaited; the local result counts as one where Node counts it so.
-    pub(crate) expected: usize,
+    expected: usize,
     /// Answers so far.
-    pub(crate) got: usize,
+    got: usize,
     /// What they said.
     pub(crate) items: T,
     /// Told once every answer came.
-    pub(crate) done: Option<oneshot::Sender<()>>,
+    done: Option<oneshot::Sender<()>>,
 }
 
 impl<T> Gather<T> {
-    pub(crate) fn new(expected: usize, got: usize, items: T, done: oneshot::Sender<()>) -> Self {
+    fn new(expected: usize, got: usize, items: T, done: oneshot::Sender<()>) -> Self {
         let mut gather = Gather {
             expected,
             got,
@@ -163,7 +158,7 @@ impl<T> Gather<T> {
         self.check();
     }
 
-    pub(crate) fn check(&mut self) {
+    fn check(&mut self) {
         if self.got >= self.expected {
             if let Some(done) = self.done.take() {
                 let _ = done.send(());
@@ -177,19 +172,19 @@ impl<T> Gather<T> {
 #[derive(Debug, Default)]
 pub(crate) struct AckTally {
     /// The server count, once known.
-    pub(crate) expected_servers: Option<usize>,
+    expected_servers: Option<usize>,
     /// Servers that gave their client count (this one included).
-    pub(crate) servers: usize,
+    servers: usize,
     /// Acks the counts announce.
-    pub(crate) expected_clients: u64,
+    expected_clients: u64,
     /// The acks so far.
-    pub(crate) responses: Vec<Payload>,
+    responses: Vec<Payload>,
     /// Told when complete.
-    pub(crate) done: Option<oneshot::Sender<()>>,
+    done: Option<oneshot::Sender<()>>,
 }
 
 impl AckTally {
-    pub(crate) fn new(done: oneshot::Sender<()>) -> Self {
+    fn new(done: oneshot::Sender<()>) -> Self {
         AckTally {
             done: Some(done),
             ..AckTally::default()
@@ -221,7 +216,7 @@ impl AckTally {
             && self.responses.len() as u64 == self.expected_clients
     }
 
-    pub(crate) fn check(&mut self) {
+    fn check(&mut self) {
         if self.complete() {
             if let Some(done) = self.done.take() {
                 let _ = done.send(());
@@ -249,7 +244,7 @@ pub(crate) enum Pending {
 pub(crate) struct Requests(Mutex<HashMap<String, Pending>>);
 
 impl Requests {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<String, Pending>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Pending>> {
         // Only this module's short updates run under the lock.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -265,11 +260,11 @@ impl Requests {
         self.lock().contains_key(id)
     }
 
-    pub(crate) fn insert(&self, id: &str, pending: Pending) {
+    fn insert(&self, id: &str, pending: Pending) {
         self.lock().insert(id.to_owned(), pending);
     }
 
-    pub(crate) fn take(&self, id: &str) -> Option<Pending> {
+    fn take(&self, id: &str) -> Option<Pending> {
         self.lock().remove(id)
     }
 
@@ -359,7 +354,7 @@ impl Requests {
         self.waiting(id, wait)
     }
 
-    pub(crate) fn waiting(self: &Arc<Self>, id: &str, wait: oneshot::Receiver<()>) -> Waiting {
+    fn waiting(self: &Arc<Self>, id: &str, wait: oneshot::Receiver<()>) -> Waiting {
         Waiting {
             requests: self.clone(),
             id: id.to_owned(),
@@ -371,9 +366,9 @@ impl Requests {
 /// A registered request: removed from the table when it finishes, or when its caller
 /// stops waiting (the future is dropped), so no request outlives its caller.
 pub(crate) struct Waiting {
-    pub(crate) requests: Arc<Requests>,
-    pub(crate) id: String,
-    pub(crate) wait: Option<oneshot::Receiver<()>>,
+    requests: Arc<Requests>,
+    id: String,
+    wait: Option<oneshot::Receiver<()>>,
 }
 
 impl Waiting {
@@ -488,7 +483,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    pub(crate) fn an_ack_tally_completes_as_the_broadcast_operator_does() {
+    fn an_ack_tally_completes_as_the_broadcast_operator_does() {
         let (done, mut wait) = oneshot::channel();
         let mut tally = AckTally::new(done);
         // The local server: 2 clients, and one acks before the count is known.
@@ -506,7 +501,7 @@ mod tests {
     }
 
     #[test]
-    pub(crate) fn a_gather_counts_each_answer_once() {
+    fn a_gather_counts_each_answer_once() {
         let (done, mut wait) = oneshot::channel();
         let mut gather = Gather::new(3, 1, vec![1], done);
         gather.answer(|items| items.push(2));
@@ -522,7 +517,7 @@ mod tests {
     }
 
     #[test]
-    pub(crate) fn options_cross_the_wire_with_node_flag_names() {
+    fn options_cross_the_wire_with_node_flag_names() {
         let opts = BroadcastOptions {
             rooms: vec!["a".into()],
             except: vec!["b".into()],
