@@ -15,18 +15,18 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix_socketio::socket::adapter::{
-    Adapter, BoxFuture, BroadcastOptions, LocalAdapter, OwnedTargets, RoomListener, ServerEvent,
-    SocketEmitter, SocketInfo,
+    Adapter, BoxFuture, BroadcastOptions, LocalAdapter, OwnedTargets, ServerEvent, SocketEmitter,
+    SocketInfo,
 };
 use actix_socketio::socket::packet::Packet;
-use actix_socketio::socket::{Room, Sid};
+use actix_socketio::socket::Room;
 use actix_socketio::{Error as SioError, Payload};
 use bytes::Bytes;
 use serde_json::Value;
 
 use super::common::{
-    answer_acks, collect_acks, fetch_result, local_opts, local_packet, local_socket, wire_opts,
-    wire_packet, wire_socket, Pending, Requests,
+    answer_acks, collect_acks, fetch_result, local_opts, local_packet, local_rooms_methods,
+    local_socket, ready, wire_opts, wire_packet, wire_socket, Pending, Requests,
 };
 use crate::links::{Links, Receiver};
 use crate::subscriber::{Message, Subscription};
@@ -356,30 +356,8 @@ impl Receiver for ClassicAdapter {
     }
 }
 
-fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
-    Box::pin(std::future::ready(value))
-}
-
 impl Adapter for ClassicAdapter {
-    fn add_all(&self, sid: &Sid, rooms: &[Room]) {
-        self.local.add_all(sid, rooms);
-    }
-
-    fn del(&self, sid: &str, rooms: &[Room]) {
-        self.local.del(sid, rooms);
-    }
-
-    fn del_all(&self, sid: &str) {
-        self.local.del_all(sid);
-    }
-
-    fn socket_rooms(&self, sid: &str) -> Vec<Room> {
-        self.local.socket_rooms(sid)
-    }
-
-    fn on_room_event(&self, listener: RoomListener) {
-        self.local.on_room_event(listener);
-    }
+    local_rooms_methods!(local);
 
     fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), SioError> {
         if !opts.flags.local {

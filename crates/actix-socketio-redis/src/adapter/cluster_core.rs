@@ -21,7 +21,7 @@ use bytes::Bytes;
 
 use super::common::{
     answer_acks, collect_acks, fetch_result, first_arg, local_opts, local_packet, local_socket,
-    wire_opts, wire_packet, wire_socket, Pending, Requests,
+    ready, wire_opts, wire_packet, wire_socket, Pending, Requests,
 };
 use crate::config::SubscriptionMode;
 use crate::links::Links;
@@ -171,9 +171,111 @@ impl Net {
     }
 }
 
-fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
-    Box::pin(std::future::ready(value))
+/// The [`Adapter`] methods the sharded and the streams adapters answer alike: the requests
+/// to the other servers go through `self.core`; the room operations are sent with
+/// `self.$send(Body)` (pub/sub or the stream) and applied here at once, so they work
+/// while Redis is away.
+macro_rules! cluster_requests_methods {
+    ($send:ident) => {
+        fn broadcast_with_ack(
+            &self,
+            packet: actix_socketio::socket::packet::Packet,
+            opts: actix_socketio::socket::adapter::BroadcastOptions,
+            timeout: std::time::Duration,
+        ) -> actix_socketio::socket::adapter::BoxFuture<
+            'static,
+            Result<Vec<actix_socketio::Payload>, actix_socketio::Error>,
+        > {
+            self.core.broadcast_with_ack(packet, opts, timeout)
+        }
+
+        fn fetch_sockets(
+            &self,
+            opts: actix_socketio::socket::adapter::BroadcastOptions,
+        ) -> actix_socketio::socket::adapter::BoxFuture<
+            'static,
+            Result<Vec<actix_socketio::socket::adapter::SocketInfo>, actix_socketio::Error>,
+        > {
+            self.core.fetch_sockets(opts)
+        }
+
+        fn add_sockets(
+            &self,
+            opts: actix_socketio::socket::adapter::BroadcastOptions,
+            rooms: Vec<actix_socketio::socket::Room>,
+        ) -> actix_socketio::socket::adapter::BoxFuture<'static, Result<(), actix_socketio::Error>>
+        {
+            if !opts.flags.local {
+                self.$send($crate::wire::Body::SocketsJoin {
+                    opts: $crate::adapter::common::wire_opts(&opts),
+                    rooms: rooms.clone(),
+                });
+            }
+            $crate::adapter::common::ready(self.core.local.add_local_sockets(&opts, &rooms))
+        }
+
+        fn del_sockets(
+            &self,
+            opts: actix_socketio::socket::adapter::BroadcastOptions,
+            rooms: Vec<actix_socketio::socket::Room>,
+        ) -> actix_socketio::socket::adapter::BoxFuture<'static, Result<(), actix_socketio::Error>>
+        {
+            if !opts.flags.local {
+                self.$send($crate::wire::Body::SocketsLeave {
+                    opts: $crate::adapter::common::wire_opts(&opts),
+                    rooms: rooms.clone(),
+                });
+            }
+            self.core.local.del_local_sockets(&opts, &rooms);
+            $crate::adapter::common::ready(Ok(()))
+        }
+
+        fn disconnect_sockets(
+            &self,
+            opts: actix_socketio::socket::adapter::BroadcastOptions,
+            close: bool,
+        ) -> actix_socketio::socket::adapter::BoxFuture<'static, Result<(), actix_socketio::Error>>
+        {
+            if !opts.flags.local {
+                self.$send($crate::wire::Body::DisconnectSockets {
+                    opts: $crate::adapter::common::wire_opts(&opts),
+                    close,
+                });
+            }
+            self.core.local.disconnect_local_sockets(&opts, close);
+            $crate::adapter::common::ready(Ok(()))
+        }
+
+        fn all_rooms(
+            &self,
+        ) -> actix_socketio::socket::adapter::BoxFuture<
+            'static,
+            Result<Vec<actix_socketio::socket::Room>, actix_socketio::Error>,
+        > {
+            self.core.all_rooms()
+        }
+
+        fn server_side_emit(
+            &self,
+            event: String,
+            payload: actix_socketio::Payload,
+            timeout: Option<std::time::Duration>,
+        ) -> actix_socketio::socket::adapter::BoxFuture<
+            'static,
+            Result<Vec<actix_socketio::Payload>, actix_socketio::Error>,
+        > {
+            self.core.server_side_emit(event, payload, timeout)
+        }
+
+        fn server_count(
+            &self,
+        ) -> actix_socketio::socket::adapter::BoxFuture<'static, Result<usize, actix_socketio::Error>>
+        {
+            self.core.server_count()
+        }
+    };
 }
+pub(crate) use cluster_requests_methods;
 
 /// A namespace's local sockets and its link to the other servers, in the ClusterAdapter
 /// protocol.

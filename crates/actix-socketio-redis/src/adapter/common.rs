@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use actix_socketio::socket::adapter::{AckStream, BroadcastFlags, BroadcastOptions, SocketInfo};
+use actix_socketio::socket::adapter::{
+    AckStream, BoxFuture, BroadcastFlags, BroadcastOptions, SocketInfo,
+};
 use actix_socketio::socket::handshake::HandshakeInfo;
 use actix_socketio::socket::packet::Packet;
 use actix_socketio::{Error as SioError, Payload};
@@ -16,6 +18,38 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::wire::{json, BroadcastOpts, EventPacket, FetchedSocket, Flags};
+
+/// A future already done: the adapters' operations that finish at once.
+pub(crate) fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
+    Box::pin(std::future::ready(value))
+}
+
+/// The [`Adapter`](actix_socketio::socket::adapter::Adapter) methods that only keep this
+/// server's rooms, which every adapter leaves to its `LocalAdapter` at `self.$local`.
+macro_rules! local_rooms_methods {
+    ($($local:ident).+) => {
+        fn add_all(&self, sid: &actix_socketio::socket::Sid, rooms: &[actix_socketio::socket::Room]) {
+            self.$($local).+.add_all(sid, rooms);
+        }
+
+        fn del(&self, sid: &str, rooms: &[actix_socketio::socket::Room]) {
+            self.$($local).+.del(sid, rooms);
+        }
+
+        fn del_all(&self, sid: &str) {
+            self.$($local).+.del_all(sid);
+        }
+
+        fn socket_rooms(&self, sid: &str) -> Vec<actix_socketio::socket::Room> {
+            self.$($local).+.socket_rooms(sid)
+        }
+
+        fn on_room_event(&self, listener: actix_socketio::socket::adapter::RoomListener) {
+            self.$($local).+.on_room_event(listener);
+        }
+    };
+}
+pub(crate) use local_rooms_methods;
 
 /// Options as they go on the wire: flags in Node's names, the local flag never (a local
 /// operation is never published).

@@ -11,18 +11,16 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
 
 use actix_socketio::socket::adapter::{
-    Adapter, BoxFuture, BroadcastOptions, LocalAdapter, RoomEvent, RoomListener, SocketEmitter,
-    SocketInfo,
+    Adapter, BoxFuture, BroadcastOptions, LocalAdapter, RoomEvent, SocketEmitter,
 };
 use actix_socketio::socket::packet::Packet;
-use actix_socketio::socket::{Room, Sid};
-use actix_socketio::{Error as SioError, Payload};
+use actix_socketio::socket::Room;
+use actix_socketio::Error as SioError;
 
-use super::cluster_core::{Core, Net, Transport};
-use super::common::{wire_opts, wire_packet};
+use super::cluster_core::{cluster_requests_methods, Core, Net, Transport};
+use super::common::{local_rooms_methods, ready, wire_opts, wire_packet};
 use crate::config::SubscriptionMode;
 use crate::links::{Links, Receiver};
 use crate::subscriber::{Message, Subscription};
@@ -90,6 +88,11 @@ impl ShardedAdapter {
         self.core.net.pending_requests()
     }
 
+    /// Sends a message nobody waits on (SPUBLISH).
+    fn publish(&self, body: Body) {
+        self.core.net.publish(body);
+    }
+
     fn receiver(&self) -> Weak<dyn Receiver> {
         self.me.clone() as Weak<dyn Receiver>
     }
@@ -139,30 +142,8 @@ impl Receiver for ShardedAdapter {
     }
 }
 
-fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
-    Box::pin(std::future::ready(value))
-}
-
 impl Adapter for ShardedAdapter {
-    fn add_all(&self, sid: &Sid, rooms: &[Room]) {
-        self.core.local.add_all(sid, rooms);
-    }
-
-    fn del(&self, sid: &str, rooms: &[Room]) {
-        self.core.local.del(sid, rooms);
-    }
-
-    fn del_all(&self, sid: &str) {
-        self.core.local.del_all(sid);
-    }
-
-    fn socket_rooms(&self, sid: &str) -> Vec<Room> {
-        self.core.local.socket_rooms(sid)
-    }
-
-    fn on_room_event(&self, listener: RoomListener) {
-        self.core.local.on_room_event(listener);
-    }
+    local_rooms_methods!(core.local);
 
     fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), SioError> {
         if !opts.flags.local {
@@ -178,82 +159,7 @@ impl Adapter for ShardedAdapter {
         Ok(())
     }
 
-    fn broadcast_with_ack(
-        &self,
-        packet: Packet,
-        opts: BroadcastOptions,
-        timeout: Duration,
-    ) -> BoxFuture<'static, Result<Vec<Payload>, SioError>> {
-        self.core.broadcast_with_ack(packet, opts, timeout)
-    }
-
-    fn fetch_sockets(
-        &self,
-        opts: BroadcastOptions,
-    ) -> BoxFuture<'static, Result<Vec<SocketInfo>, SioError>> {
-        self.core.fetch_sockets(opts)
-    }
-
-    fn add_sockets(
-        &self,
-        opts: BroadcastOptions,
-        rooms: Vec<Room>,
-    ) -> BoxFuture<'static, Result<(), SioError>> {
-        if !opts.flags.local {
-            self.core.net.publish(Body::SocketsJoin {
-                opts: wire_opts(&opts),
-                rooms: rooms.clone(),
-            });
-        }
-        ready(self.core.local.add_local_sockets(&opts, &rooms))
-    }
-
-    fn del_sockets(
-        &self,
-        opts: BroadcastOptions,
-        rooms: Vec<Room>,
-    ) -> BoxFuture<'static, Result<(), SioError>> {
-        if !opts.flags.local {
-            self.core.net.publish(Body::SocketsLeave {
-                opts: wire_opts(&opts),
-                rooms: rooms.clone(),
-            });
-        }
-        self.core.local.del_local_sockets(&opts, &rooms);
-        ready(Ok(()))
-    }
-
-    fn disconnect_sockets(
-        &self,
-        opts: BroadcastOptions,
-        close: bool,
-    ) -> BoxFuture<'static, Result<(), SioError>> {
-        if !opts.flags.local {
-            self.core.net.publish(Body::DisconnectSockets {
-                opts: wire_opts(&opts),
-                close,
-            });
-        }
-        self.core.local.disconnect_local_sockets(&opts, close);
-        ready(Ok(()))
-    }
-
-    fn all_rooms(&self) -> BoxFuture<'static, Result<Vec<Room>, SioError>> {
-        self.core.all_rooms()
-    }
-
-    fn server_side_emit(
-        &self,
-        event: String,
-        payload: Payload,
-        timeout: Option<Duration>,
-    ) -> BoxFuture<'static, Result<Vec<Payload>, SioError>> {
-        self.core.server_side_emit(event, payload, timeout)
-    }
-
-    fn server_count(&self) -> BoxFuture<'static, Result<usize, SioError>> {
-        self.core.server_count()
-    }
+    cluster_requests_methods!(publish);
 
     fn close(&self) -> BoxFuture<'static, ()> {
         let mut subscriptions = self.subscriptions.clone();

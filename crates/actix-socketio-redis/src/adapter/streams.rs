@@ -26,16 +26,16 @@ use std::time::{Duration, Instant};
 
 use actix_socketio::socket::adapter::{
     Adapter, BoxFuture, BroadcastOptions, LocalAdapter, OwnedTargets, RecoveryConfig,
-    RestoredSession, RoomListener, SessionState, SocketEmitter, SocketInfo, Targets,
+    RestoredSession, SessionState, SocketEmitter, Targets,
 };
 use actix_socketio::socket::packet::Packet;
 use actix_socketio::socket::{Room, Sid};
-use actix_socketio::{Error as SioError, Payload};
+use actix_socketio::Error as SioError;
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use super::cluster_core::{Core, Net, Transport};
-use super::common::{local_opts, local_packet, wire_opts, wire_packet};
+use super::cluster_core::{cluster_requests_methods, Core, Net, Transport};
+use super::common::{local_opts, local_packet, local_rooms_methods, ready, wire_opts, wire_packet};
 use super::session_book::{self, SessionBook, Write};
 use crate::links::{Links, Receiver};
 use crate::publisher::Reply;
@@ -536,30 +536,8 @@ impl Receiver for StreamsAdapter {
     }
 }
 
-fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
-    Box::pin(std::future::ready(value))
-}
-
 impl Adapter for StreamsAdapter {
-    fn add_all(&self, sid: &Sid, rooms: &[Room]) {
-        self.core.local.add_all(sid, rooms);
-    }
-
-    fn del(&self, sid: &str, rooms: &[Room]) {
-        self.core.local.del(sid, rooms);
-    }
-
-    fn del_all(&self, sid: &str) {
-        self.core.local.del_all(sid);
-    }
-
-    fn socket_rooms(&self, sid: &str) -> Vec<Room> {
-        self.core.local.socket_rooms(sid)
-    }
-
-    fn on_room_event(&self, listener: RoomListener) {
-        self.core.local.on_room_event(listener);
-    }
+    local_rooms_methods!(core.local);
 
     fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), SioError> {
         let wire = wire_packet(&packet).filter(|_| !opts.flags.local);
@@ -586,82 +564,7 @@ impl Adapter for StreamsAdapter {
         Ok(())
     }
 
-    fn broadcast_with_ack(
-        &self,
-        packet: Packet,
-        opts: BroadcastOptions,
-        timeout: Duration,
-    ) -> BoxFuture<'static, Result<Vec<Payload>, SioError>> {
-        self.core.broadcast_with_ack(packet, opts, timeout)
-    }
-
-    fn fetch_sockets(
-        &self,
-        opts: BroadcastOptions,
-    ) -> BoxFuture<'static, Result<Vec<SocketInfo>, SioError>> {
-        self.core.fetch_sockets(opts)
-    }
-
-    fn add_sockets(
-        &self,
-        opts: BroadcastOptions,
-        rooms: Vec<Room>,
-    ) -> BoxFuture<'static, Result<(), SioError>> {
-        if !opts.flags.local {
-            self.append(Body::SocketsJoin {
-                opts: wire_opts(&opts),
-                rooms: rooms.clone(),
-            });
-        }
-        ready(self.core.local.add_local_sockets(&opts, &rooms))
-    }
-
-    fn del_sockets(
-        &self,
-        opts: BroadcastOptions,
-        rooms: Vec<Room>,
-    ) -> BoxFuture<'static, Result<(), SioError>> {
-        if !opts.flags.local {
-            self.append(Body::SocketsLeave {
-                opts: wire_opts(&opts),
-                rooms: rooms.clone(),
-            });
-        }
-        self.core.local.del_local_sockets(&opts, &rooms);
-        ready(Ok(()))
-    }
-
-    fn disconnect_sockets(
-        &self,
-        opts: BroadcastOptions,
-        close: bool,
-    ) -> BoxFuture<'static, Result<(), SioError>> {
-        if !opts.flags.local {
-            self.append(Body::DisconnectSockets {
-                opts: wire_opts(&opts),
-                close,
-            });
-        }
-        self.core.local.disconnect_local_sockets(&opts, close);
-        ready(Ok(()))
-    }
-
-    fn all_rooms(&self) -> BoxFuture<'static, Result<Vec<Room>, SioError>> {
-        self.core.all_rooms()
-    }
-
-    fn server_side_emit(
-        &self,
-        event: String,
-        payload: Payload,
-        timeout: Option<Duration>,
-    ) -> BoxFuture<'static, Result<Vec<Payload>, SioError>> {
-        self.core.server_side_emit(event, payload, timeout)
-    }
-
-    fn server_count(&self) -> BoxFuture<'static, Result<usize, SioError>> {
-        self.core.server_count()
-    }
+    cluster_requests_methods!(append);
 
     fn close(&self) -> BoxFuture<'static, ()> {
         self.core
