@@ -27,14 +27,14 @@ mod cluster;
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use cluster::{
-    cpu_seconds, free_port, pin_self, repo_root, self_cpu_seconds, spawn_pinned, today,
-    wait_listening, wait_redis, Error, Process, START_TIMEOUT,
+    cpu_seconds, free_port, repo_root, self_cpu_seconds, spawn_pinned, start, start_redis,
+    wait_listening, write_results, Error, Process, START_TIMEOUT,
 };
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -317,23 +317,7 @@ struct Figures {
 }
 
 async fn run_once(server: &str, args: &Args) -> Result<Figures, Error> {
-    let redis_port = free_port()?;
-    let redis = spawn_pinned(
-        1,
-        Path::new("redis-server"),
-        &[
-            "--port",
-            &redis_port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        &[],
-    )?;
-    wait_redis(redis_port).await?;
+    let (redis, redis_port) = start_redis().await?;
     let redis_url = format!("redis://127.0.0.1:{redis_port}");
     let (program, program_args) = node_command(server)?;
     let mut nodes = Vec::new();
@@ -513,24 +497,7 @@ fn table(args: &Args, results: &[(String, Result<Figures, Error>)]) -> String {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
-    pin_self(1);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("no runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let (args, runtime) = start(parse_args);
     let mut runs: Vec<(String, Vec<Figures>, Option<Error>)> = args
         .servers
         .iter()
@@ -559,13 +526,7 @@ fn main() {
     let table = table(&args, &results);
     println!("{table}");
     if args.write {
-        let path = repo_root()
-            .join("bench/results")
-            .join(format!("{}-cluster.md", today()));
-        match std::fs::write(&path, &table) {
-            Ok(()) => eprintln!("written to {}", path.display()),
-            Err(e) => eprintln!("not written to {}: {e}", path.display()),
-        }
+        write_results("cluster", &table);
     }
     if results.iter().any(|(_, r)| r.is_err()) {
         std::process::exit(1);

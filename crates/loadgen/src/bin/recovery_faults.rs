@@ -40,13 +40,14 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cluster::{
-    free_port, pin_self, repo_root, spawn_pinned, today, wait_listening, wait_redis, Error, Process,
+    free_port, repo_root, spawn_pinned, start, start_redis, wait_listening, write_results, Error,
+    Process,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -160,23 +161,7 @@ struct Cluster {
 
 impl Cluster {
     async fn start(server: &str) -> Result<Cluster, Error> {
-        let redis_port = free_port()?;
-        let redis = spawn_pinned(
-            1,
-            Path::new("redis-server"),
-            &[
-                "--port",
-                &redis_port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            &[],
-        )?;
-        wait_redis(redis_port).await?;
+        let (redis, redis_port) = start_redis().await?;
         let mut cluster = Cluster {
             server: server.to_owned(),
             redis_url: format!("redis://127.0.0.1:{redis_port}"),
@@ -726,24 +711,7 @@ fn table(args: &Args, results: &[(String, String, Result<Figures, Error>)]) -> S
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
-    pin_self(1);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("no runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let (args, runtime) = start(parse_args);
     let mut results = Vec::new();
     for scenario in &args.scenarios {
         for server in &args.servers {
@@ -755,13 +723,7 @@ fn main() {
     let table = table(&args, &results);
     println!("{table}");
     if args.write {
-        let path = repo_root()
-            .join("bench/results")
-            .join(format!("{}-recovery.md", today()));
-        match std::fs::write(&path, &table) {
-            Ok(()) => eprintln!("written to {}", path.display()),
-            Err(e) => eprintln!("not written to {}: {e}", path.display()),
-        }
+        write_results("recovery", &table);
     }
     if results.iter().any(|(_, _, r)| r.is_err()) {
         std::process::exit(1);

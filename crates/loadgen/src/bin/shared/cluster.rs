@@ -155,6 +155,63 @@ pub async fn wait_redis(port: u16) -> Result<(), Error> {
     }
 }
 
+/// Starts a Redis of the benchmark's own (no persistence) on a free port, pinned to the
+/// load generator's core, and waits until it answers.
+pub async fn start_redis() -> Result<(Process, u16), Error> {
+    let port = free_port()?;
+    let redis = spawn_pinned(
+        1,
+        Path::new("redis-server"),
+        &[
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        &[],
+    )?;
+    wait_redis(port).await?;
+    Ok((redis, port))
+}
+
+/// A benchmark's start: its arguments (exit 2 with the message when they are wrong),
+/// this process pinned to core 1, and a one-thread runtime.
+pub fn start<A>(parse_args: impl FnOnce() -> Result<A, String>) -> (A, tokio::runtime::Runtime) {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    pin_self(1);
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => (args, runtime),
+        Err(e) => {
+            eprintln!("no runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Writes a result table to `bench/results/<today>-<name>.md`, saying where (or why not).
+pub fn write_results(name: &str, table: &str) {
+    let path = repo_root()
+        .join("bench/results")
+        .join(format!("{}-{name}.md", today()));
+    match std::fs::write(&path, table) {
+        Ok(()) => eprintln!("written to {}", path.display()),
+        Err(e) => eprintln!("not written to {}: {e}", path.display()),
+    }
+}
+
 /// Today's date, `YYYY-MM-DD` (UTC).
 pub fn today() -> String {
     let days = SystemTime::now()
