@@ -126,6 +126,13 @@ async function recovers({ from, to, sender, streams }) {
 }
 
 /** A fresh socket: a new id, not recovered, nothing replayed. */
+/** Sends `socket` one stored event, so that it holds an offset. */
+async function storedEvent(socket) {
+  const got = next(socket, "tick");
+  await call(socket, "emit", { to: [socket.id], event: "tick", args: [1] });
+  await got;
+}
+
 async function startsAfresh(socket, node, oldId) {
   assert.equal(socket.recovered, false);
   assert.notEqual(socket.id, oldId);
@@ -175,9 +182,7 @@ describe("recovery on one node (memory)", { timeout: 60_000 }, () => {
     const socket = await client(nodes[0]);
     try {
       const id = socket.id;
-      const got = next(socket, "tick");
-      await call(socket, "emit", { to: [id], event: "tick", args: [1] });
-      await got;
+      await storedEvent(socket);
       socket.disconnect();
       await reconnect(socket);
       await startsAfresh(socket, nodes[0], id);
@@ -227,9 +232,7 @@ for (const [fromKind, toKind] of PAIRS) {
       const socket = await client(nodes[0], { auth: { offset: "1-0" } });
       try {
         const id = socket.id;
-        const got = next(socket, "tick");
-        await call(socket, "emit", { to: [id], event: "tick", args: [1] });
-        await got;
+        await storedEvent(socket);
         await drop(socket);
         await reconnect(socket, nodes[1]);
         await startsAfresh(socket, nodes[1], id);
@@ -261,9 +264,7 @@ describe("a session that outlived its window (streams, RECOVERY_MS 1000)", { tim
     const socket = await client(nodes[0]);
     try {
       const id = socket.id;
-      const got = next(socket, "tick");
-      await call(socket, "emit", { to: [id], event: "tick", args: [1] });
-      await got;
+      await storedEvent(socket);
       await drop(socket);
       await sleep(1500);
       await reconnect(socket, nodes[1]);

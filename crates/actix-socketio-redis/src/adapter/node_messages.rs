@@ -412,6 +412,22 @@ fn text(payload: &[u8]) -> &str {
 }
 
 /// The value of `"requestId"` in JSON text.
+/// Node's captured bytes `name` with `from` (an id in the capture) replaced by `to`.
+fn fixture_with(name: &str, from: &str, to: &str) -> Vec<u8> {
+    replaced(&fixture(name).1, from, to)
+}
+
+/// Checks that `payload` is Node's captured request `name` but for the requester's uid
+/// and the request id (`fixture_id` in the capture), and returns the id.
+fn as_node_request(payload: &[u8], name: &str, fixture_id: &str, uid: &str) -> String {
+    let id = json_request_id(payload);
+    assert_eq!(
+        payload,
+        replaced(&fixture_with(name, NODE_C, uid), fixture_id, &id)
+    );
+    id
+}
+
 fn json_request_id(payload: &[u8]) -> String {
     let value: Value = serde_json::from_slice(payload).expect("JSON");
     value["requestId"]
@@ -660,7 +676,7 @@ async fn classic_applies_its_own_room_changes_once() {
         [Published {
             shard: false,
             channel: "fixture-request#/#".into(),
-            payload: replaced(&fixture("classic.request.join").1, "VXwzB8", &uid),
+            payload: fixture_with("classic.request.join", "VXwzB8", &uid),
         }]
     );
     // Its echo is skipped: A leaves r4, and the echo does not put it back.
@@ -753,11 +769,7 @@ async fn classic_hands_server_side_events_to_the_namespace() {
         }]
     );
     // Its own emit is not for itself.
-    let own = replaced(
-        &fixture("classic.request.server_side_emit").1,
-        "VXwzB8",
-        adapter.uid(),
-    );
+    let own = fixture_with("classic.request.server_side_emit", "VXwzB8", adapter.uid());
     adapter.receive(&request(own));
     assert!(ns.events.lock().unwrap().is_empty());
 }
@@ -816,8 +828,8 @@ async fn classic_fetch_sockets_merges_every_servers_answer() {
             adapter.uid()
         )
     );
-    adapter.receive(&response(replaced(
-        &fixture("classic.response.fetch").1,
+    adapter.receive(&response(fixture_with(
+        "classic.response.fetch",
         "X5D7kL",
         &id,
     )));
@@ -847,8 +859,8 @@ async fn classic_fetch_sockets_merges_every_servers_answer() {
     wire.count(3).await;
     let asked = wire.next_published().await;
     let id = json_request_id(&asked.payload);
-    adapter.receive(&response(replaced(
-        &fixture("classic.response.fetch").1,
+    adapter.receive(&response(fixture_with(
+        "classic.response.fetch",
         "X5D7kL",
         &id,
     )));
@@ -900,8 +912,8 @@ async fn classic_all_rooms_joins_every_servers_rooms() {
             adapter.uid()
         )
     );
-    adapter.receive(&response(replaced(
-        &fixture("classic.response.all_rooms").1,
+    adapter.receive(&response(fixture_with(
+        "classic.response.all_rooms",
         "YyNrrg",
         &id,
     )));
@@ -955,13 +967,13 @@ async fn classic_broadcast_with_acks_counts_servers_then_acks() {
         replaced(&replaced(&node_request, "VXwzB8", &uid), "H7LDVm", &id)
     );
     assert_eq!(wire.count(2).await, (false, "fixture-request#/#".into()));
-    let count = replaced(&fixture("classic.response.client_count").1, "H7LDVm", &id);
+    let count = fixture_with("classic.response.client_count", "H7LDVm", &id);
     adapter.receive(&response(count));
     for name in [
         "classic.response.broadcast_ack.object",
         "classic.response.broadcast_ack.binary",
     ] {
-        adapter.receive(&response(replaced(&fixture(name).1, "H7LDVm", &id)));
+        adapter.receive(&response(fixture_with(name, "H7LDVm", &id)));
     }
     // Two acks of three: the partial answers with the timeout.
     match asking.await.unwrap() {
@@ -992,8 +1004,8 @@ async fn classic_broadcast_with_acks_counts_servers_then_acks() {
     wire.count(2).await;
     let one = format!(r#"{{"type":8,"requestId":"{id}","clientCount":1}}"#);
     adapter.receive(&response(one.into_bytes()));
-    adapter.receive(&response(replaced(
-        &fixture("classic.response.broadcast_ack.null").1,
+    adapter.receive(&response(fixture_with(
+        "classic.response.broadcast_ack.null",
         "H7LDVm",
         &id,
     )));
@@ -1022,11 +1034,7 @@ async fn classic_server_side_emit_waits_for_every_other_server() {
         .unwrap();
     assert_eq!(
         wire.published()[0].payload,
-        replaced(
-            &fixture("classic.request.server_side_emit").1,
-            "VXwzB8",
-            adapter.uid()
-        )
+        fixture_with("classic.request.server_side_emit", "VXwzB8", adapter.uid())
     );
 
     let emit = |adapter: &ClassicAdapter| {
@@ -1043,8 +1051,8 @@ async fn classic_server_side_emit_waits_for_every_other_server() {
     assert_eq!(
         asked.payload,
         replaced(
-            &replaced(
-                &fixture("classic.request.server_side_emit_ack").1,
+            &fixture_with(
+                "classic.request.server_side_emit_ack",
                 "VXwzB8",
                 adapter.uid()
             ),
@@ -1052,11 +1060,7 @@ async fn classic_server_side_emit_waits_for_every_other_server() {
             &id
         )
     );
-    let answer = replaced(
-        &fixture("classic.response.server_side_emit").1,
-        "3-qBda",
-        &id,
-    );
+    let answer = fixture_with("classic.response.server_side_emit", "3-qBda", &id);
     adapter.receive(&response(answer.clone()));
     match asking.await.unwrap() {
         Err(SioError::AckTimeout { responses }) => {
@@ -1068,8 +1072,8 @@ async fn classic_server_side_emit_waits_for_every_other_server() {
     let asking = tokio::spawn(emit(&adapter));
     wire.count(2).await;
     let id = json_request_id(&wire.next_published().await.payload);
-    adapter.receive(&response(replaced(
-        &fixture("classic.response.server_side_emit").1,
+    adapter.receive(&response(fixture_with(
+        "classic.response.server_side_emit",
         "3-qBda",
         &id,
     )));
@@ -1262,7 +1266,7 @@ async fn sharded_delivers_node_messages() {
         ("note", &vec![json!(1), json!("two")], false)
     );
     // Its own messages are not for itself.
-    let own = replaced(&fixture("sharded.broadcast.all").1, NODE_C, adapter.uid());
+    let own = fixture_with("sharded.broadcast.all", NODE_C, adapter.uid());
     adapter.receive(&shard(main, own));
     assert_eq!(ns.take_sent(), []);
 }
@@ -1333,16 +1337,12 @@ async fn sharded_answers_node_requests_on_the_requesters_channel() {
     assert_eq!(count.channel, to_c);
     assert_eq!(
         count.payload,
-        replaced(&fixture("sharded.response.client_count").1, NODE_D, &uid)
+        fixture_with("sharded.response.client_count", NODE_D, &uid)
     );
     let ack = wire.next_published().await;
     assert_eq!(
         ack.payload,
-        replaced(
-            &fixture("sharded.response.broadcast_ack.json").1,
-            NODE_D,
-            &uid
-        )
+        fixture_with("sharded.response.broadcast_ack.json", NODE_D, &uid)
     );
     assert_eq!(
         text(&wire.next_published().await.payload),
@@ -1371,11 +1371,7 @@ async fn sharded_answers_node_requests_on_the_requesters_channel() {
     assert_eq!(answer.channel, to_c);
     assert_eq!(
         answer.payload,
-        replaced(
-            &fixture("sharded.response.server_side_emit").1,
-            NODE_D,
-            &uid
-        )
+        fixture_with("sharded.response.server_side_emit", NODE_D, &uid)
     );
 }
 
@@ -1392,21 +1388,13 @@ async fn sharded_requests_collect_node_answers() {
         ..BroadcastOptions::default()
     }));
     assert_eq!(wire.count(2).await, (true, "fixture-sharded#/#".into()));
-    let asked = wire.next_published().await;
-    let id = json_request_id(&asked.payload);
-    assert_eq!(
-        asked.payload,
-        replaced(
-            &replaced(&fixture("sharded.fetch").1, NODE_C, &uid),
-            "6ae73ed86b9d8441",
-            &id
-        )
-    );
-    let answer = replaced(
-        &fixture("sharded.response.fetch.binary").1,
+    let id = as_node_request(
+        &wire.next_published().await.payload,
+        "sharded.fetch",
         "6ae73ed86b9d8441",
-        &id,
+        &uid,
     );
+    let answer = fixture_with("sharded.response.fetch.binary", "6ae73ed86b9d8441", &id);
     adapter.receive(&shard(&own, answer));
     let found = fetch.await.unwrap().unwrap();
     assert_eq!(
@@ -1422,11 +1410,7 @@ async fn sharded_requests_collect_node_answers() {
     let rooms = tokio::spawn(adapter.all_rooms());
     wire.count(2).await;
     let id = json_request_id(&wire.next_published().await.payload);
-    let answer = replaced(
-        &fixture("sharded.response.fetch.json").1,
-        "7876a450372a6204",
-        &id,
-    );
+    let answer = fixture_with("sharded.response.fetch.json", "7876a450372a6204", &id);
     adapter.receive(&shard(&own, answer));
     let mut rooms = rooms.await.unwrap().unwrap();
     rooms.sort();
@@ -1444,15 +1428,11 @@ async fn sharded_requests_collect_node_answers() {
         BroadcastOptions::default(),
         Duration::from_millis(1000),
     ));
-    let asked = wire.next_published().await;
-    let id = json_request_id(&asked.payload);
-    assert_eq!(
-        asked.payload,
-        replaced(
-            &replaced(&fixture("sharded.broadcast.with_ack").1, NODE_C, &uid),
-            "a21f61f20d9f522f",
-            &id
-        )
+    let id = as_node_request(
+        &wire.next_published().await.payload,
+        "sharded.broadcast.with_ack",
+        "a21f61f20d9f522f",
+        &uid,
     );
     wire.count(2).await;
     for name in [
@@ -1460,10 +1440,7 @@ async fn sharded_requests_collect_node_answers() {
         "sharded.response.broadcast_ack.json",
         "sharded.response.broadcast_ack.binary",
     ] {
-        adapter.receive(&shard(
-            &own,
-            replaced(&fixture(name).1, "a21f61f20d9f522f", &id),
-        ));
+        adapter.receive(&shard(&own, fixture_with(name, "a21f61f20d9f522f", &id)));
     }
     let answers = asking.await.unwrap().unwrap();
     assert_eq!(
@@ -1482,21 +1459,13 @@ async fn sharded_requests_collect_node_answers() {
         Some(Duration::from_millis(500)),
     ));
     wire.count(2).await;
-    let asked = wire.next_published().await;
-    let id = json_request_id(&asked.payload);
-    assert_eq!(
-        asked.payload,
-        replaced(
-            &replaced(&fixture("sharded.server_side_emit_ack").1, NODE_C, &uid),
-            "b28ec458c3e27ff1",
-            &id
-        )
-    );
-    let answer = replaced(
-        &fixture("sharded.response.server_side_emit").1,
+    let id = as_node_request(
+        &wire.next_published().await.payload,
+        "sharded.server_side_emit_ack",
         "b28ec458c3e27ff1",
-        &id,
+        &uid,
     );
+    let answer = fixture_with("sharded.response.server_side_emit", "b28ec458c3e27ff1", &id);
     adapter.receive(&shard(&own, answer));
     assert_eq!(
         asking.await.unwrap().unwrap(),
