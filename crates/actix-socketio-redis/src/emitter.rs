@@ -180,11 +180,7 @@ pub struct BroadcastOperator<C = ConnectionManager> {
 impl<C: ConnectionLike + Clone + Send> BroadcastOperator<C> {
     /// Also targets the sockets in `rooms` (a room named twice counts once).
     pub fn to(mut self, rooms: impl IntoRooms) -> Self {
-        for room in rooms.into_rooms() {
-            if !self.opts.rooms.contains(&room) {
-                self.opts.rooms.push(room);
-            }
-        }
+        rooms.add_to(&mut self.opts.rooms);
         self
     }
 
@@ -195,11 +191,7 @@ impl<C: ConnectionLike + Clone + Send> BroadcastOperator<C> {
 
     /// Also leaves out the sockets in `rooms`.
     pub fn except(mut self, rooms: impl IntoRooms) -> Self {
-        for room in rooms.into_rooms() {
-            if !self.opts.except.contains(&room) {
-                self.opts.except.push(room);
-            }
-        }
+        rooms.add_to(&mut self.opts.except);
         self
     }
 

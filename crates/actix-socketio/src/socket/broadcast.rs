@@ -47,11 +47,7 @@ impl BroadcastOperator {
 
     /// Adds rooms to target (a socket in any of them is selected).
     pub fn to(mut self, rooms: impl IntoRooms) -> Self {
-        for room in rooms.into_rooms() {
-            if !self.opts.rooms.contains(&room) {
-                self.opts.rooms.push(room);
-            }
-        }
+        rooms.add_to(&mut self.opts.rooms);
         self
     }
 
@@ -62,11 +58,7 @@ impl BroadcastOperator {
 
     /// Leaves out the sockets in these rooms (a socket id is a room too).
     pub fn except(mut self, rooms: impl IntoRooms) -> Self {
-        for room in rooms.into_rooms() {
-            if !self.opts.except.contains(&room) {
-                self.opts.except.push(room);
-            }
-        }
+        rooms.add_to(&mut self.opts.except);
         self
     }
 

@@ -13,6 +13,19 @@ pub type Sid = Arc<str>;
 pub trait IntoRooms {
     /// The rooms, in the order given.
     fn into_rooms(self) -> Vec<Room>;
+
+    /// Appends the rooms to `list`, each once (a room already there is not added again):
+    /// how broadcast operators gather `to` and `except`.
+    fn add_to(self, list: &mut Vec<Room>)
+    where
+        Self: Sized,
+    {
+        for room in self.into_rooms() {
+            if !list.contains(&room) {
+                list.push(room);
+            }
+        }
+    }
 }
 
 impl IntoRooms for &str {
@@ -66,5 +79,18 @@ impl<const N: usize> IntoRooms for [&str; N] {
 impl<const N: usize> IntoRooms for [String; N] {
     fn into_rooms(self) -> Vec<Room> {
         self.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IntoRooms;
+
+    #[test]
+    fn add_to_keeps_order_and_adds_each_room_once() {
+        let mut list = vec!["a".to_owned()];
+        ["b", "a", "c", "b"].add_to(&mut list);
+        "c".add_to(&mut list);
+        assert_eq!(list, ["a", "b", "c"]);
     }
 }
