@@ -6,44 +6,20 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 
 import {
   call,
   connect,
   dropKeys,
   eventually,
+  never,
+  next,
   startCluster,
   uniqueKey,
   waitForCount,
 } from "./support/cluster.mjs";
 
-/** How long a client listens to be sure that a message does not come. */
-const QUIET_MS = 300;
 const TEST_TIMEOUT_MS = 30_000;
-
-/** The next `event` on `socket`, as its argument list. */
-function next(socket, event, ms = 5_000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${ms} ms`)), ms);
-    socket.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
-
-/** Fails if `event` arrives on `socket` within QUIET_MS. */
-async function never(socket, event) {
-  let got = null;
-  const listener = (...args) => {
-    got = args;
-  };
-  socket.on(event, listener);
-  await sleep(QUIET_MS);
-  socket.off(event, listener);
-  assert.equal(got, null, `unexpected "${event}": ${JSON.stringify(got)}`);
-}
 
 for (const adapter of ["classic", "sharded", "streams"]) {
   describe(`an all-Node cluster of 3 (${adapter})`, { timeout: 120_000 }, () => {

@@ -11,41 +11,16 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 
 import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { Server } from "socket.io";
 import { io as ioc } from "socket.io-client";
 
-import { REDIS_URL, eventually, uniqueKey } from "./support/cluster.mjs";
+import { REDIS_URL, eventually, never, next, uniqueKey } from "./support/cluster.mjs";
 import { REPO_ROOT } from "./support/server.mjs";
 
 const EMITTER_BIN = join(process.env.CARGO_TARGET_DIR ?? join(REPO_ROOT, "target"), "debug", "examples", "emitter");
-const QUIET_MS = 300;
-const STEP_MS = 5_000;
-
-function next(socket, event) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${STEP_MS} ms`)), STEP_MS);
-    socket.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
-
-async function never(socket, event) {
-  let got = null;
-  const listener = (...args) => {
-    got = args;
-  };
-  socket.on(event, listener);
-  await sleep(QUIET_MS);
-  socket.off(event, listener);
-  assert.equal(got, null, `unexpected "${event}": ${JSON.stringify(got)}`);
-}
-
 describe("the Rust emitter, obeyed by Node nodes", { timeout: 60_000 }, () => {
   const key = uniqueKey("emitter");
   const cleanup = [];

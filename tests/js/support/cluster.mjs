@@ -8,6 +8,7 @@
 // build, say). The tests never build it themselves, so a stale or missing build is
 // reported instead of hidden.
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -251,6 +252,12 @@ export async function heardWithin(socket, event) {
   await sleep(QUIET_MS);
   socket.off(event, listener);
   return got;
+}
+
+/** Fails if `event` arrives on `socket` within QUIET_MS. */
+export async function never(socket, event) {
+  const got = await heardWithin(socket, event);
+  assert.deepEqual(got, [], `unexpected "${event}": ${JSON.stringify(got)}`);
 }
 
 /**
