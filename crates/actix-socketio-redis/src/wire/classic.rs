@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 
 use super::msgpack::{self, Flavor};
 use super::packet::{
-    into_map, opt_string, payload_from, rooms, string, BroadcastOpts, EventPacket, OptsForm,
-    ROOT_NSP,
+    into_map, opt_string, payload_from, rooms, server_side_emit, string, BroadcastOpts,
+    EventPacket, OptsForm, ROOT_NSP,
 };
 use super::{json, WireError};
 
@@ -344,23 +344,8 @@ impl Request {
                 opts: BroadcastOpts::from_value(map.remove("opts"))?,
             },
             6 => {
-                let Some(Value::Array(mut data)) = map.remove("data") else {
-                    return Err(WireError::Malformed(
-                        "server-side emit data is not an array",
-                    ));
-                };
-                if data.is_empty() {
-                    return Err(WireError::Malformed("server-side emit has no event name"));
-                }
-                let event = match data.remove(0) {
-                    Value::String(event) => event,
-                    Value::Number(n) => n.to_string(),
-                    _ => return Err(WireError::Malformed("event name is not a string")),
-                };
-                RequestKind::ServerSideEmit {
-                    event,
-                    payload: payload_from(data, &binary),
-                }
+                let (event, payload) = server_side_emit(map.remove("data"), &binary)?;
+                RequestKind::ServerSideEmit { event, payload }
             }
             7 => {
                 let packet = map

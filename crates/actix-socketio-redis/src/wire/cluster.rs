@@ -18,8 +18,8 @@ use serde_json::{Map, Value};
 
 use super::msgpack::{self, Flavor};
 use super::packet::{
-    into_map, opt_string, payload_from, rooms, string, BroadcastOpts, EventPacket, FetchedSocket,
-    OptsForm,
+    into_map, opt_string, payload_from, rooms, server_side_emit, string, BroadcastOpts,
+    EventPacket, FetchedSocket, OptsForm,
 };
 use super::{json, WireError};
 
@@ -366,23 +366,11 @@ impl Body {
                 }
             }
             T::ServerSideEmit => {
-                let Some(Value::Array(mut data)) = map.remove("packet") else {
-                    return Err(WireError::Malformed(
-                        "server-side emit packet is not an array",
-                    ));
-                };
-                if data.is_empty() {
-                    return Err(WireError::Malformed("server-side emit has no event name"));
-                }
-                let event = match data.remove(0) {
-                    Value::String(event) => event,
-                    Value::Number(n) => n.to_string(),
-                    _ => return Err(WireError::Malformed("event name is not a string")),
-                };
+                let (event, payload) = server_side_emit(map.remove("packet"), binary)?;
                 Body::ServerSideEmit {
                     request_id: opt_string(&mut map, "requestId")?,
                     event,
-                    payload: payload_from(data, binary),
+                    payload,
                 }
             }
             T::ServerSideEmitResponse => Body::ServerSideEmitResponse {

@@ -293,6 +293,27 @@ pub(crate) fn string(
     opt_string(map, key)?.ok_or(WireError::Malformed(what))
 }
 
+/// A server-side emit's `[event, ...args]` (`data` in the classic adapter's requests,
+/// `packet` in the cluster adapters'), the event name first; a number name is taken as
+/// its text, as Node's `emit` takes it.
+pub(crate) fn server_side_emit(
+    value: Option<Value>,
+    binary: &[Bytes],
+) -> Result<(String, Payload), WireError> {
+    let Some(Value::Array(mut data)) = value else {
+        return Err(WireError::Malformed("server-side emit is not an array"));
+    };
+    if data.is_empty() {
+        return Err(WireError::Malformed("server-side emit has no event name"));
+    }
+    let event = match data.remove(0) {
+        Value::String(event) => event,
+        Value::Number(n) => n.to_string(),
+        _ => return Err(WireError::Malformed("event name is not a string")),
+    };
+    Ok((event, payload_from(data, binary)))
+}
+
 /// One socket in a fetchSockets answer: `{id, handshake, rooms, data}`. The handshake
 /// stays raw JSON (Node's `{headers, time, address, xdomain, secure, issued, url, query,
 /// auth}`); placeholders in it or in `data` refer to the message's attachments.
