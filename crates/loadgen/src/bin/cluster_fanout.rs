@@ -27,14 +27,13 @@ mod cluster;
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use cluster::{
-    cpu_seconds, free_port, repo_root, self_cpu_seconds, spawn_pinned, start, start_redis,
-    wait_listening, write_results, Error, Process, START_TIMEOUT,
+    cpu_seconds, free_port, node_command, number, self_cpu_seconds, spawn_pinned, start,
+    start_redis, wait_listening, write_results, Error, Process, START_TIMEOUT,
 };
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -108,33 +107,6 @@ fn parse_args() -> Result<Args, Error> {
         return Err("receivers, broadcasts, window and runs must be positive".into());
     }
     Ok(args)
-}
-
-fn number<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
-    text.parse().map_err(|_| format!("{text} is not a number"))
-}
-
-/// The command that runs one node of `server`.
-fn node_command(server: &str) -> Result<(PathBuf, Vec<&'static str>), Error> {
-    let root = repo_root();
-    let (program, args) = match server {
-        "ours" => (root.join("target/release/examples/cluster_node"), vec![]),
-        "node" => (PathBuf::from("node"), vec!["tests/js/cluster/node.mjs"]),
-        "socketioxide" => (
-            root.join(
-                "crates/loadgen/cluster-peers/socketioxide/target/release/socketioxide-cluster-bench",
-            ),
-            vec![],
-        ),
-        other => return Err(format!("unknown server {other}")),
-    };
-    if program.is_absolute() && !program.exists() {
-        return Err(format!(
-            "{} not built (make bench-cluster builds it)",
-            program.display()
-        ));
-    }
-    Ok((program, args))
 }
 
 /// A Socket.IO client over a WebSocket, connected to `/`.
@@ -319,7 +291,8 @@ struct Figures {
 async fn run_once(server: &str, args: &Args) -> Result<Figures, Error> {
     let (redis, redis_port) = start_redis().await?;
     let redis_url = format!("redis://127.0.0.1:{redis_port}");
-    let (program, program_args) = node_command(server)?;
+    let (program, program_args) =
+        node_command(server, &["ours", "node", "socketioxide"], "bench-cluster")?;
     let mut nodes = Vec::new();
     let mut ports = Vec::new();
     for _ in 0..3 {

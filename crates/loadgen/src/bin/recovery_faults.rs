@@ -40,14 +40,13 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cluster::{
-    free_port, repo_root, spawn_pinned, start, start_redis, wait_listening, write_results, Error,
-    Process,
+    free_port, node_command, number, spawn_pinned, start, start_redis, wait_listening,
+    write_results, Error, Process,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -129,27 +128,6 @@ fn parse_args() -> Result<Args, Error> {
     Ok(args)
 }
 
-fn number<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
-    text.parse().map_err(|_| format!("{text} is not a number"))
-}
-
-/// The command that runs one node of `server`.
-fn node_command(server: &str) -> Result<(PathBuf, Vec<&'static str>), Error> {
-    let root = repo_root();
-    let (program, args) = match server {
-        "ours" => (root.join("target/release/examples/cluster_node"), vec![]),
-        "node" => (PathBuf::from("node"), vec!["tests/js/cluster/node.mjs"]),
-        other => return Err(format!("unknown server {other}")),
-    };
-    if program.is_absolute() && !program.exists() {
-        return Err(format!(
-            "{} not built (make bench-recovery builds it)",
-            program.display()
-        ));
-    }
-    Ok((program, args))
-}
-
 /// Three nodes and their Redis; a node can be killed and started again on its port.
 struct Cluster {
     server: String,
@@ -180,7 +158,8 @@ impl Cluster {
 
     /// Starts node `i` (again) on its port.
     async fn restart(&mut self, i: usize) -> Result<(), Error> {
-        let (program, program_args) = node_command(&self.server)?;
+        let (program, program_args) =
+            node_command(&self.server, &["ours", "node"], "bench-recovery")?;
         let env = [
             ("PORT", self.ports[i].to_string()),
             ("REDIS_URL", self.redis_url.clone()),

@@ -155,6 +155,41 @@ pub async fn wait_redis(port: u16) -> Result<(), Error> {
     }
 }
 
+pub fn number<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
+    text.parse().map_err(|_| format!("{text} is not a number"))
+}
+
+/// The command that runs one node of `server`, one of `known` (`ours`, `node`,
+/// `socketioxide`); `make <built_by>` builds the Rust ones.
+pub fn node_command(
+    server: &str,
+    known: &[&str],
+    built_by: &str,
+) -> Result<(PathBuf, Vec<&'static str>), Error> {
+    if !known.contains(&server) {
+        return Err(format!("unknown server {server}"));
+    }
+    let root = repo_root();
+    let (program, args) = match server {
+        "ours" => (root.join("target/release/examples/cluster_node"), vec![]),
+        "node" => (PathBuf::from("node"), vec!["tests/js/cluster/node.mjs"]),
+        "socketioxide" => (
+            root.join(
+                "crates/loadgen/cluster-peers/socketioxide/target/release/socketioxide-cluster-bench",
+            ),
+            vec![],
+        ),
+        other => return Err(format!("unknown server {other}")),
+    };
+    if program.is_absolute() && !program.exists() {
+        return Err(format!(
+            "{} not built (make {built_by} builds it)",
+            program.display()
+        ));
+    }
+    Ok((program, args))
+}
+
 /// Starts a Redis of the benchmark's own (no persistence) on a free port, pinned to the
 /// load generator's core, and waits until it answers.
 pub async fn start_redis() -> Result<(Process, u16), Error> {
