@@ -477,7 +477,7 @@ pub fn main(args: &[String]) -> Result<bool, String> {
     println!("{markdown}");
     if !flags.has("no-write") {
         std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-        let stamp = utc_stamp();
+        let stamp = sys::utc_stamp();
         let base = out_dir.join(format!("{stamp}-{}", profile.name));
         let md_path = base.with_extension("md");
         let json_path = base.with_extension("json");
@@ -1388,32 +1388,6 @@ fn machine_info(root: &Path) -> Value {
     })
 }
 
-/// `YYYY-MM-DD-HHMMSS` in UTC.
-fn utc_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1434,7 +1408,7 @@ mod tests {
 
     #[test]
     fn stamps_dates() {
-        let s = utc_stamp();
+        let s = sys::utc_stamp();
         assert_eq!(s.len(), 17);
         assert!(s.starts_with("20"));
     }

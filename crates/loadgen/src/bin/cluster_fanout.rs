@@ -32,8 +32,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use cluster::{
-    cpu_seconds, free_port, node_command, number, self_cpu_seconds, spawn_pinned, start,
-    start_redis, wait_listening, write_results, Error, Process, START_TIMEOUT,
+    cpu_seconds, free_port, node_command, number, spawn_pinned, start, start_redis, wait_listening,
+    write_results, Error, Process, START_TIMEOUT,
 };
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -361,7 +361,7 @@ async fn run_once(server: &str, args: &Args) -> Result<Figures, Error> {
     let pids: Vec<u32> = nodes.iter().map(Process::pid).collect();
     let servers_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
     let redis_before = cpu_seconds(redis.pid());
-    let self_before = self_cpu_seconds();
+    let self_before = cluster::sys::self_cpu_seconds();
     let started_us = now_us();
     emitter
         .run("msg", warmup, warmup + args.broadcasts, args.window)
@@ -376,7 +376,7 @@ async fn run_once(server: &str, args: &Args) -> Result<Figures, Error> {
     .await;
     let servers_cpu: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - servers_before;
     let redis_cpu = cpu_seconds(redis.pid()) - redis_before;
-    let self_cpu = self_cpu_seconds() - self_before;
+    let self_cpu = cluster::sys::self_cpu_seconds() - self_before;
     drop(emitter);
     drop(nodes);
     for task in &tasks {
