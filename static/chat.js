@@ -132,11 +132,16 @@
     // catches up on can arrive after newer chats that came live).
     function append(chat) {
         if (['text', 'gif', 'whisper', 'system'].indexOf(chat.kind) < 0) return;
-        if (listEl.querySelector('[data-chat-id="' + Number(chat.id) + '"]')) return;
-        var later = Array.prototype.find.call(listEl.querySelectorAll('[data-chat-id]'), function (item) {
-            return Number(item.dataset.chatId) > Number(chat.id);
-        });
-        listEl.insertBefore(chatItem(chat), later || null);
+        var id = Number(chat.id);
+        // From the newest back: a live chat goes at the end at once.
+        var later = null;
+        for (var item = listEl.lastElementChild; item; item = item.previousElementSibling) {
+            var itemId = Number(item.dataset.chatId);
+            if (itemId === id) return;
+            if (itemId < id) break;
+            later = item;
+        }
+        listEl.insertBefore(chatItem(chat), later);
         if (chat.user === me && chat.kind !== 'system') scrollDown();
         else follow();
     }
@@ -205,14 +210,12 @@
     });
     scrollDown();
 
-    // The last chat on the page: the server sends what came after it, so nothing is lost
-    // between the history and the socket's joining (nor while it reconnects).
+    // The last chat on the page (the list is in id order): the server sends what came
+    // after it, so nothing is lost between the history and the socket's joining (nor while
+    // it reconnects).
     function lastChatId() {
-        var last = 0;
-        Array.prototype.forEach.call(listEl.querySelectorAll('[data-chat-id]'), function (item) {
-            last = Math.max(last, Number(item.dataset.chatId) || 0);
-        });
-        return last;
+        var last = listEl.lastElementChild;
+        return last ? Number(last.dataset.chatId) || 0 : 0;
     }
 
     var socket = io('/chat', {
@@ -253,6 +256,8 @@
         renderPeople();
     });
 
+    // The page missed more than the server sends on a reconnection: its history is reloaded.
+    socket.on('reload', function () { location.reload(); });
     socket.on('chat', append);
     socket.on('whisper', append);
 

@@ -10,6 +10,7 @@ use common::{
     TestServer,
 };
 use gif_chat::identity::look_for;
+use gif_chat::store::{ChatKind, NewChat};
 use serde_json::{json, Value};
 
 /// Long enough for an event that should not come to have arrived if it were sent.
@@ -648,5 +649,64 @@ async fn markup_in_titles_and_chats_is_shown_as_text() {
     let chat = a.event("chat").await;
     assert_eq!(chat["body"], json!(MARKUP));
     a.close().await;
+    srv.stop().await;
+}
+
+/// Stores `n` text chats of `user` in `room`, as if sent; returns their ids.
+async fn stored_chats(srv: &TestServer, room: i64, user: &str, n: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let chat = srv
+            .state
+            .chat()
+            .store()
+            .add_chat(NewChat {
+                room_id: room,
+                user: user.to_owned(),
+                kind: ChatKind::Text,
+                body: format!("missed {i}"),
+                target: None,
+            })
+            .await
+            .expect("stored");
+        ids.push(chat.id);
+    }
+    ids
+}
+
+#[actix_rt::test]
+async fn a_page_that_comes_back_gets_what_it_missed_or_is_told_to_reload() {
+    let srv = TestServer::start(config("development")).await;
+    let alice = Browser::new(&srv);
+    let id = alice.create_room("돌아온 방", "", "").await;
+    let alice_id = alice.public_id(id).await;
+    let ids = stored_chats(&srv, id, &alice_id, 201).await;
+    let cookie = alice.cookie();
+    let come_back = |after: i64| {
+        connect_socket(
+            &srv,
+            cookie.as_deref(),
+            Some(srv.origin()),
+            "/chat",
+            json!({ "room": id, "after": after }),
+        )
+    };
+
+    // 200 missed: each once, in order, and nothing else.
+    let mut page = come_back(ids[0]).await.socket();
+    for (i, expected) in ids[1..].iter().enumerate() {
+        let chat = page.event("chat").await;
+        assert_eq!(chat["id"], json!(expected));
+        assert_eq!(chat["body"], json!(format!("missed {}", i + 1)));
+    }
+    assert_eq!(page.try_event("chat", QUIET).await, None);
+    assert_eq!(page.try_event("reload", QUIET).await, None);
+    page.close().await;
+
+    // 201 missed: more than a reconnection is sent, so the page reloads its history.
+    let mut page = come_back(0).await.socket();
+    assert_eq!(page.event("reload").await, Value::Null);
+    assert_eq!(page.try_event("chat", QUIET).await, None);
+    page.close().await;
     srv.stop().await;
 }

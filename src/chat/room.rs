@@ -117,7 +117,7 @@ pub(super) fn register(hub: &Arc<Hub>) {
 }
 
 /// Most chats a page that comes back is sent of what it missed; a page that missed more
-/// is better reloaded than flooded.
+/// is told to reload (`reload`) rather than flooded.
 const CATCH_UP: u32 = 200;
 
 /// The last chat the page already shows, from its handshake auth `{after: 12}`.
@@ -268,23 +268,26 @@ impl Hub {
         if joined.arrived {
             hub.publish_people(room);
         }
-        let task_hub = hub.clone();
-        let (task_socket, task_person, arrived) = (socket.clone(), person.clone(), joined.arrived);
-        actix_web::rt::spawn(async move {
-            if let Some(after) = after {
-                task_hub
-                    .catch_up(&task_socket, room, &task_person.id, after)
-                    .await;
-            }
-            if arrived {
-                let text = format!("{}님이 입장하셨습니다.", task_person.look.name);
-                // To the others only: the newcomer's page already shows the history.
-                let except = person_key(room, &task_person.id);
-                task_hub
-                    .notice(room, &task_person, text, Some(except))
-                    .await;
-            }
-        });
+        let arrived = joined.arrived;
+        if after.is_some() || arrived {
+            let task_hub = hub.clone();
+            let (task_socket, task_person) = (socket.clone(), person.clone());
+            actix_web::rt::spawn(async move {
+                if let Some(after) = after {
+                    task_hub
+                        .catch_up(&task_socket, room, &task_person.id, after)
+                        .await;
+                }
+                if arrived {
+                    let text = format!("{}님이 입장하셨습니다.", task_person.look.name);
+                    // To the others only: the newcomer's page already shows the history.
+                    let except = person_key(room, &task_person.id);
+                    task_hub
+                        .notice(room, &task_person, text, Some(except))
+                        .await;
+                }
+            });
+        }
         if !joined.arrived {
             // Another tab of someone present, or a return within the grace period: nothing
             // changed for the others.
@@ -296,10 +299,16 @@ impl Hub {
 
     /// Sends `socket` the chats of `room` after chat `after` that `viewer` may see.
     async fn catch_up(&self, socket: &Socket, room: i64, viewer: &str, after: i64) {
-        let chats = match self.store.chats_after(room, viewer, after, CATCH_UP).await {
+        // One more than is sent, to know whether the page missed more.
+        let limit = Some(CATCH_UP + 1);
+        let chats = match self.store.chats_after(room, viewer, after, limit).await {
             Ok(chats) => chats,
             Err(err) => return log::warn!("catching up room {room}: {err}"),
         };
+        if chats.len() > CATCH_UP as usize {
+            let _ = socket.emit("reload", ());
+            return;
+        }
         for chat in chats {
             let event = if chat.kind == ChatKind::Whisper {
                 "whisper"

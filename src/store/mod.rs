@@ -360,19 +360,7 @@ impl Store {
     /// The room's history in time order (created_at, then id); whispers only when `viewer`
     /// is their sender or target.
     pub async fn chats(&self, room_id: i64, viewer: &str) -> Result<Vec<Chat>, StoreError> {
-        // The whisper filter is in SQL so other people's whispers never leave the database.
-        let sql = format!(
-            r#"SELECT {CHAT_COLUMNS} FROM chats
-               WHERE room_id = ? AND (kind <> 'whisper' OR "user" = ? OR target = ?)
-               ORDER BY created_at, id"#
-        );
-        let rows = sqlx::query_as::<_, ChatRow>(&sql)
-            .bind(room_id)
-            .bind(viewer)
-            .bind(viewer)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter().map(Chat::try_from).collect()
+        self.chats_after(room_id, viewer, 0, None).await
     }
 
     /// The room's chats after chat `after`, in time order, at most `limit`; whispers only
@@ -382,8 +370,9 @@ impl Store {
         room_id: i64,
         viewer: &str,
         after: i64,
-        limit: u32,
+        limit: Option<u32>,
     ) -> Result<Vec<Chat>, StoreError> {
+        // The whisper filter is in SQL so other people's whispers never leave the database.
         let sql = format!(
             r#"SELECT {CHAT_COLUMNS} FROM chats
                WHERE room_id = ? AND id > ? AND (kind <> 'whisper' OR "user" = ? OR target = ?)
@@ -394,7 +383,8 @@ impl Store {
             .bind(after)
             .bind(viewer)
             .bind(viewer)
-            .bind(limit)
+            // SQLite: a negative LIMIT is none.
+            .bind(limit.map_or(-1, i64::from))
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(Chat::try_from).collect()
