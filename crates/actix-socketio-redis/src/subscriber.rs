@@ -16,6 +16,7 @@
 //! see [`Subscriber::dropped`]) instead of growing a queue without limit, which is also
 //! what Redis does to a subscriber that cannot keep up.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,7 +148,7 @@ impl Subscriber {
             lost_tx,
             generation: 0,
             connection: None,
-            subscriptions: Vec::new(),
+            subscriptions: HashSet::new(),
         };
         task.connection = Some(task.open().await?);
         let (commands, commands_rx) = mpsc::unbounded_channel();
@@ -211,8 +212,9 @@ struct Task {
     generation: u64,
     /// The live connection, `None` while reconnecting.
     connection: Option<MultiplexedConnection>,
-    /// Everything subscribed, in order, renewed after each reconnection.
-    subscriptions: Vec<Subscription>,
+    /// Everything subscribed, renewed after each reconnection (a set: a dynamic-private
+    /// adapter adds and removes one per socket).
+    subscriptions: HashSet<Subscription>,
 }
 
 impl Task {
@@ -247,7 +249,8 @@ impl Task {
             .client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
-        send(&mut connection, &self.subscriptions, true).await?;
+        let all: Vec<Subscription> = self.subscriptions.iter().cloned().collect();
+        send(&mut connection, &all, true).await?;
         Ok(connection)
     }
 
@@ -301,13 +304,10 @@ impl Task {
         subscribe: bool,
     ) -> Result<(), Error> {
         for subscription in &subscriptions {
-            let known = self.subscriptions.iter().position(|s| s == subscription);
-            match (known, subscribe) {
-                (None, true) => self.subscriptions.push(subscription.clone()),
-                (Some(i), false) => {
-                    self.subscriptions.remove(i);
-                }
-                _ => {}
+            if subscribe {
+                self.subscriptions.insert(subscription.clone());
+            } else {
+                self.subscriptions.remove(subscription);
             }
         }
         match &mut self.connection {

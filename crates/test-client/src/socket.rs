@@ -95,7 +95,7 @@ impl SocketClient {
             let id = rest[..split].parse().expect("ack id");
             let args: Vec<Value> = serde_json::from_str(&rest[split..]).expect("ack JSON");
             Read::Ack(id, args.into_iter().next().unwrap_or(Value::Null))
-        } else if text == format!("41{}", self.nsp) || text == format!("41{nsp}") {
+        } else if text == format!("41{nsp}") {
             self.disconnected = true;
             Read::Other
         } else {
@@ -186,7 +186,7 @@ impl SocketClient {
     /// browser does: a connection dropped at once can lose the frames before it (actix-ws
     /// reports the end of the stream before the frames it has buffered).
     pub async fn leave(mut self) {
-        self.raw.send(&format!("41{},", self.nsp));
+        self.raw.send(&format!("41{}", nsp_prefix(&self.nsp)));
         self.raw.send_message(Message::Close(None));
         let deadline = Instant::now() + self.raw.step;
         loop {

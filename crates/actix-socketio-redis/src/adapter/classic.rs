@@ -15,8 +15,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix_socketio::socket::adapter::{
-    Adapter, BoxFuture, BroadcastOptions, LocalAdapter, OwnedTargets, ServerEvent, SocketEmitter,
-    SocketInfo,
+    Adapter, BoxFuture, BroadcastOptions, LocalAdapter, ServerEvent, SocketEmitter, SocketInfo,
 };
 use actix_socketio::socket::packet::Packet;
 use actix_socketio::socket::Room;
@@ -145,23 +144,12 @@ impl ClassicAdapter {
 
     /// Whether a local socket is in `room` (Node's `hasRoom`, read before decoding a
     /// one-room broadcast).
-    fn has_room(&self, room: &str) -> bool {
-        let opts = BroadcastOptions {
-            rooms: vec![room.to_owned()],
-            ..BroadcastOptions::default()
-        };
-        match self.local.targets(&opts) {
-            OwnedTargets::Only(ids) => !ids.is_empty(),
-            OwnedTargets::AllExcept(_) => true,
-        }
-    }
-
     fn on_broadcast(&self, channel: &str, payload: &Bytes) {
         let Some(target) = self.net.channels.parse_broadcast(channel) else {
             return;
         };
         if let BroadcastChannel::Room(room) = target {
-            if !self.has_room(room) {
+            if !self.local.has_room(room) {
                 return;
             }
         }
@@ -301,7 +289,7 @@ impl ClassicAdapter {
     }
 
     fn is_local(&self, sid: &str) -> bool {
-        !self.local.socket_rooms(sid).is_empty()
+        self.local.has_socket(sid)
     }
 
     /// Answers a legacy one-socket request (adapters before 7 wait for it).

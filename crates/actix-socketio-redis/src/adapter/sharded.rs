@@ -106,7 +106,7 @@ impl ShardedAdapter {
     fn has_own_channel(&self, room: &str) -> bool {
         match self.mode {
             SubscriptionMode::Static => false,
-            SubscriptionMode::Dynamic => self.core.local.socket_rooms(room).is_empty(),
+            SubscriptionMode::Dynamic => !self.core.local.has_socket(room),
             SubscriptionMode::DynamicPrivate => true,
         }
     }

@@ -329,7 +329,7 @@ impl StreamsAdapter {
                 },
             );
         }
-        if !self.core.local.socket_rooms(sid).is_empty() {
+        if self.core.local.has_socket(sid) {
             self.core.local.emitter().disconnect(sid, true);
         }
         true
@@ -338,7 +338,6 @@ impl StreamsAdapter {
     /// Sends a restored socket what was held for it, then lets deliveries reach it (those
     /// after its replay, if the reader is not there yet).
     fn release(&self, sid: &str) {
-        let target = [Sid::from(sid)];
         loop {
             let held = {
                 let mut delivery = lock(&self.delivery);
@@ -361,6 +360,7 @@ impl StreamsAdapter {
             };
             // Outside the lock (outgoing listeners are application code); anything the
             // reader holds meanwhile is sent by the next turn, before the socket is let in.
+            let target = [Sid::from(sid)];
             for packet in held {
                 let frames = packet.encode();
                 self.core.local.emitter().send(

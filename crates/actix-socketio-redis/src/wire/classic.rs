@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 
 use super::msgpack::{self, Flavor};
 use super::packet::{
-    into_map, opt_string, payload_from, rooms, server_side_emit, string, BroadcastOpts,
-    EventPacket, OptsForm, ROOT_NSP,
+    event_args, into_map, opt_string, payload_from, rooms, string, BroadcastOpts, EventPacket,
+    OptsForm, ROOT_NSP,
 };
 use super::{json, WireError};
 
@@ -344,7 +344,7 @@ impl Request {
                 opts: BroadcastOpts::from_value(map.remove("opts"))?,
             },
             6 => {
-                let (event, payload) = server_side_emit(map.remove("data"), &binary)?;
+                let (event, payload) = event_args(map.remove("data"), &binary)?;
                 RequestKind::ServerSideEmit { event, payload }
             }
             7 => {

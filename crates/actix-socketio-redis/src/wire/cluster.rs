@@ -18,8 +18,8 @@ use serde_json::{Map, Value};
 
 use super::msgpack::{self, Flavor};
 use super::packet::{
-    into_map, opt_string, payload_from, rooms, server_side_emit, string, BroadcastOpts,
-    EventPacket, FetchedSocket, OptsForm,
+    event_args, into_map, opt_string, payload_from, rooms, string, BroadcastOpts, EventPacket,
+    FetchedSocket, OptsForm,
 };
 use super::{json, WireError};
 
@@ -366,7 +366,7 @@ impl Body {
                 }
             }
             T::ServerSideEmit => {
-                let (event, payload) = server_side_emit(map.remove("packet"), binary)?;
+                let (event, payload) = event_args(map.remove("packet"), binary)?;
                 Body::ServerSideEmit {
                     request_id: opt_string(&mut map, "requestId")?,
                     event,

@@ -76,21 +76,11 @@ impl EventPacket {
             Some(Value::String(nsp)) => nsp,
             Some(_) => return Err(WireError::Malformed("packet nsp is not a string")),
         };
-        let Some(Value::Array(mut data)) = map.remove("data") else {
-            return Err(WireError::Malformed("packet data is not an array"));
-        };
-        if data.is_empty() {
-            return Err(WireError::Malformed("packet data has no event name"));
-        }
-        let event = match data.remove(0) {
-            Value::String(event) => event,
-            Value::Number(n) => n.to_string(),
-            _ => return Err(WireError::Malformed("event name is not a string")),
-        };
+        let (event, payload) = event_args(map.remove("data"), binary)?;
         Ok(EventPacket {
             nsp,
             event,
-            payload: payload_from(data, binary),
+            payload,
         })
     }
 }
@@ -293,18 +283,18 @@ pub(crate) fn string(
     opt_string(map, key)?.ok_or(WireError::Malformed(what))
 }
 
-/// A server-side emit's `[event, ...args]` (`data` in the classic adapter's requests,
-/// `packet` in the cluster adapters'), the event name first; a number name is taken as
-/// its text, as Node's `emit` takes it.
-pub(crate) fn server_side_emit(
+/// An event's `[event, ...args]` (a packet's `data`; a server-side emit's `data` in the
+/// classic adapter's requests, `packet` in the cluster adapters'), the event name first; a
+/// number name is taken as its text, as Node's `emit` takes it.
+pub(crate) fn event_args(
     value: Option<Value>,
     binary: &[Bytes],
 ) -> Result<(String, Payload), WireError> {
     let Some(Value::Array(mut data)) = value else {
-        return Err(WireError::Malformed("server-side emit is not an array"));
+        return Err(WireError::Malformed("event data is not an array"));
     };
     if data.is_empty() {
-        return Err(WireError::Malformed("server-side emit has no event name"));
+        return Err(WireError::Malformed("event data has no event name"));
     }
     let event = match data.remove(0) {
         Value::String(event) => event,

@@ -356,7 +356,11 @@ impl Socket {
 
     /// Removes every [`Socket::on_any`] listener (`socket.offAny()`).
     pub fn off_any(&self) {
-        self.with_handlers(|h| h.rare_mut().any.clear());
+        self.with_handlers(|h| {
+            if let Some(rare) = h.rare.as_deref_mut() {
+                rare.any.clear();
+            }
+        });
     }
 
     /// Sees every event this socket emits, broadcasts to it included (`socket.onAnyOutgoing`).
@@ -379,7 +383,11 @@ impl Socket {
 
     /// Removes every [`Socket::on_any_outgoing`] listener.
     pub fn off_any_outgoing(&self) {
-        self.with_handlers(|h| h.rare_mut().any_outgoing.clear());
+        self.with_handlers(|h| {
+            if let Some(rare) = h.rare.as_deref_mut() {
+                rare.any_outgoing.clear();
+            }
+        });
         self.0
             .has_outgoing_listeners
             .store(false, Ordering::Release);

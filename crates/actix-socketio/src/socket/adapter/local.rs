@@ -176,6 +176,18 @@ impl LocalAdapter {
         }
     }
 
+    /// Whether a local socket is in `room` (joined by name, or the socket it names), without
+    /// listing them: what a cluster adapter asks of every one-room message it receives.
+    pub fn has_room(&self, room: &str) -> bool {
+        let rooms = self.read();
+        rooms.members.contains_key(room) || rooms.of_socket.contains_key(room)
+    }
+
+    /// Whether socket `sid` is one of this server's.
+    pub fn has_socket(&self, sid: &str) -> bool {
+        self.read().of_socket.contains_key(sid)
+    }
+
     /// The rooms of this server (socket ids included).
     pub fn local_rooms(&self) -> Vec<Room> {
         let rooms = self.read();
