@@ -122,7 +122,8 @@ fn millis(duration: Duration) -> u64 {
 /// The packet of a stream entry to replay to a session in `rooms`: a broadcast of `nsp`
 /// without acks that reached the rooms, not volatile, with the entry's id appended.
 fn replayed(entry: &Entry, nsp: &str, rooms: &[Room]) -> Option<Packet> {
-    let message = ClusterMessage::from_stream_fields(entry.fields.iter().cloned()).ok()?;
+    let message =
+        ClusterMessage::from_stream_fields(entry.fields.iter().map(|(k, v)| (k, v))).ok()?;
     if message.nsp != nsp {
         return None;
     }
@@ -500,10 +501,11 @@ impl EntryReceiver for StreamsAdapter {
         let Some(offset) = Offset::parse(&entry.id) else {
             return;
         };
-        let message = match ClusterMessage::from_stream_fields(entry.fields.iter().cloned()) {
-            Ok(message) => message,
-            Err(error) => return log::debug!("ignored stream entry {}: {error}", entry.id),
-        };
+        let message =
+            match ClusterMessage::from_stream_fields(entry.fields.iter().map(|(k, v)| (k, v))) {
+                Ok(message) => message,
+                Err(error) => return log::debug!("ignored stream entry {}: {error}", entry.id),
+            };
         if *message.nsp != *self.core.net.nsp {
             return;
         }

@@ -76,19 +76,6 @@ impl MessageType {
             other => return Err(WireError::UnknownType(other)),
         })
     }
-
-    /// Types Node checks for binary before choosing msgpack over JSON.
-    fn may_carry_binary(self) -> bool {
-        use MessageType::*;
-        matches!(
-            self,
-            Broadcast
-                | BroadcastAck
-                | FetchSocketsResponse
-                | ServerSideEmit
-                | ServerSideEmitResponse
-        )
-    }
 }
 
 /// One message between cluster nodes.
@@ -420,7 +407,7 @@ impl ClusterMessage {
     }
 
     fn has_binary(&self) -> bool {
-        self.body.message_type().may_carry_binary() && !self.body.attachments().is_empty()
+        !self.body.attachments().is_empty()
     }
 
     /// The sharded adapter's bytes: notepack msgpack if the message carries binary, JSON
