@@ -122,11 +122,13 @@ fn millis(duration: Duration) -> u64 {
 /// The packet of a stream entry to replay to a session in `rooms`: a broadcast of `nsp`
 /// without acks that reached the rooms, not volatile, with the entry's id appended.
 fn replayed(entry: &Entry, nsp: &str, rooms: &[Room]) -> Option<Packet> {
-    let message =
-        ClusterMessage::from_stream_fields(entry.fields.iter().map(|(k, v)| (k, v))).ok()?;
-    if message.nsp != nsp {
+    // Other namespaces' entries and room changes are most of a busy stream: left out
+    // before decoding.
+    if entry.field("nsp") != Some(nsp.as_bytes()) || entry.field("type") != Some(b"3") {
         return None;
     }
+    let message =
+        ClusterMessage::from_stream_fields(entry.fields.iter().map(|(k, v)| (k, v))).ok()?;
     let Body::Broadcast {
         packet,
         request_id: None,
