@@ -38,8 +38,8 @@ pub(crate) enum Write {
 /// A connected socket's session.
 #[derive(Debug)]
 struct Live {
-    /// The stored form of its latest state.
-    value: String,
+    /// Its latest state, encoded when written (changes within a round make one write).
+    state: SessionState,
     /// Changed since it was last written.
     changed: bool,
     /// When it is to be written again.
@@ -121,27 +121,26 @@ impl SessionBook {
     }
 
     /// A connected socket's session changed: it is written at the next round.
-    pub(crate) fn changed(&mut self, state: &SessionState) {
-        let value = encode(state);
+    pub(crate) fn changed(&mut self, state: SessionState) {
         match self.live.get_mut(&state.pid) {
             Some(live) => {
-                live.value = value;
                 if !std::mem::replace(&mut live.changed, true) {
                     self.changed.push_back(state.pid.clone());
                 }
+                live.state = state;
             }
             None => {
                 self.generations += 1;
+                self.changed.push_back(state.pid.clone());
                 self.live.insert(
                     state.pid.clone(),
                     Live {
-                        value,
+                        state,
                         changed: true,
                         due: None,
                         generation: self.generations,
                     },
                 );
-                self.changed.push_back(state.pid.clone());
             }
         }
     }
@@ -193,7 +192,7 @@ impl SessionBook {
             live.changed = false;
             let first = live.due.is_none();
             live.due = Some(now + every);
-            let (value, generation) = (live.value.clone(), live.generation);
+            let (value, generation) = (encode(&live.state), live.generation);
             if first {
                 self.refreshes
                     .push(Reverse((now + every, pid.clone(), generation)));
@@ -225,7 +224,7 @@ impl SessionBook {
                 }
                 _ => {
                     live.due = Some(now + every);
-                    let value = live.value.clone();
+                    let value = encode(&live.state);
                     self.refreshes
                         .push(Reverse((now + every, pid.clone(), generation)));
                     writes.push(Write::Set {
@@ -281,9 +280,9 @@ mod tests {
     fn changes_are_gathered_into_one_write_per_round() {
         let t0 = Instant::now();
         let mut b = book();
-        b.changed(&state("a", &["sid-a"], 1));
-        b.changed(&state("b", &["sid-b"], 1));
-        b.changed(&state("a", &["sid-a", "r"], 2));
+        b.changed(state("a", &["sid-a"], 1));
+        b.changed(state("b", &["sid-b"], 1));
+        b.changed(state("a", &["sid-a", "r"], 2));
         assert!(b.has_changes());
         assert_eq!(
             b.due(t0, 10),
@@ -297,12 +296,12 @@ mod tests {
     fn connected_sessions_are_written_again_before_they_expire() {
         let t0 = Instant::now();
         let mut b = book();
-        b.changed(&state("a", &[], 1));
+        b.changed(state("a", &[], 1));
         b.due(t0, 10);
         assert_eq!(b.next_refresh(), Some(t0 + Duration::from_secs(5)));
         assert_eq!(b.due(t0 + Duration::from_secs(4), 10), []);
         // A change at 3 s pushes the refresh to 8 s.
-        b.changed(&state("a", &[], 2));
+        b.changed(state("a", &[], 2));
         assert_eq!(b.due(t0 + Duration::from_secs(3), 10), [set("a", &[], 2)]);
         assert_eq!(b.due(t0 + Duration::from_secs(5), 10), []);
         let t8 = t0 + Duration::from_secs(8);
@@ -316,7 +315,7 @@ mod tests {
         let t0 = Instant::now();
         let mut b = book();
         for pid in ["a", "b", "c"] {
-            b.changed(&state(pid, &[], 0));
+            b.changed(state(pid, &[], 0));
         }
         assert_eq!(b.due(t0, 2), [set("a", &[], 0), set("b", &[], 0)]);
         assert_eq!(b.due(t0, 2), [set("c", &[], 0)]);
@@ -329,10 +328,10 @@ mod tests {
     fn closed_and_discarded_sessions_are_written_at_once_and_no_longer_refreshed() {
         let t0 = Instant::now();
         let mut b = book();
-        b.changed(&state("a", &["r"], 1));
-        b.changed(&state("b", &[], 1));
+        b.changed(state("a", &["r"], 1));
+        b.changed(state("b", &[], 1));
         b.due(t0, 10);
-        b.changed(&state("a", &["r", "s"], 2));
+        b.changed(state("a", &["r", "s"], 2));
         // Closed before the round: its last state now, the pending change dropped.
         assert_eq!(
             b.closed(&state("a", &["r", "s"], 2)),
@@ -348,12 +347,12 @@ mod tests {
     fn a_recovered_pid_has_one_refresh_schedule() {
         let t0 = Instant::now();
         let mut b = book();
-        b.changed(&state("a", &[], 1));
+        b.changed(state("a", &[], 1));
         b.due(t0, 10);
         b.closed(&state("a", &[], 1));
         // Back before the old refresh came due.
         let t1 = t0 + Duration::from_secs(1);
-        b.changed(&state("a", &[], 2));
+        b.changed(state("a", &[], 2));
         assert_eq!(b.due(t1, 10), [set("a", &[], 2)]);
         // The old plan (5 s) belongs to the earlier life: only the new one (6 s) writes.
         assert_eq!(b.due(t0 + Duration::from_secs(5), 10), []);

@@ -591,7 +591,7 @@ impl Adapter for StreamsAdapter {
     fn session_changed(&self, session: SessionState) {
         self.release(&session.sid);
         if let Some(book) = &self.book {
-            lock(book).changed(&session);
+            lock(book).changed(session);
             self.changes.notify_one();
         }
     }
